@@ -1,0 +1,70 @@
+"""The one settings object. Every value comes from a `REELFORGE_*` environment variable
+(or the CLI flags that set them) and is validated at start, failing loudly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REELFORGE_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(Path("reelforge-data"), description="embedded database, files, keys")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    storage_dir: Path | None = Field(None, description="output/input files; default data_dir/files")
+    public_url: str | None = Field(
+        None, description="base URL clients use to reach this server; default: the request's own"
+    )
+
+    # --- HTTP ---------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    admin_key: str | None = Field(None, description="preset admin API key (else generated)")
+    signing_secret: str | None = Field(None, description="HMAC secret for output URLs")
+    sync_timeout: float = Field(600.0, gt=0, description="seconds POST /v1/{slug} waits")
+
+    # --- jobs ---------------------------------------------------------------------------
+    retention_seconds: float = Field(3600.0, gt=0, description="results expire this long after submit")
+    lease_seconds: float = Field(30.0, gt=0, description="a claim is lost when not renewed this long")
+    heartbeat_seconds: float = Field(5.0, gt=0)
+    poll_seconds: float = Field(0.5, gt=0, description="how often an idle worker looks for jobs")
+    max_attempts: int = Field(3, ge=1, description="claims per job before it ends FAILED")
+    reap_seconds: float = Field(30.0, gt=0, description="how often expired jobs are deleted")
+
+    # --- engine -------------------------------------------------------------------------
+    engine: str = Field(
+        "ltx2", description="'ltx2', or 'package.module:factory' for a custom engine"
+    )
+    checkpoint: str | None = Field(
+        None, description="LTX-2 checkpoint dir or hub id; default: a tiny random one (noise!)"
+    )
+    device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:1', ...")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    cpu_offload: bool = Field(False, description="diffusers model CPU offload (less VRAM)")
+    vae_tiling: bool = Field(False, description="decode the video VAE in tiles (less VRAM)")
+    compile: bool = Field(False, description="torch.compile the transformer")
+    attention_backend: str | None = Field(None, description="diffusers attention backend name")
+    steps: int | None = Field(None, ge=1, le=200, description="denoising steps; default per checkpoint")
+    fast_steps: int | None = Field(None, ge=1, le=200, description="steps for motion_mode=fast")
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("REELFORGE_PUBLIC_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return (self.storage_dir or self.data_dir / "files").resolve()
