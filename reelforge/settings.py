@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1, description="claims per job before it ends FAILED")
     reap_seconds: float = Field(30.0, gt=0, description="how often expired jobs are deleted")
 
+    # --- media inputs -------------------------------------------------------------------
+    allow_private_urls: bool = Field(
+        False, description="let input URLs reach loopback/private addresses (local testing only)"
+    )
+    max_image_bytes: int = Field(20_000_000, gt=0)
+    max_video_bytes: int = Field(200_000_000, gt=0)
+    fetch_timeout: float = Field(60.0, gt=0, description="total seconds to download one input")
+
     # --- engine -------------------------------------------------------------------------
     engine: str = Field(
         "ltx2", description="'ltx2', or 'package.module:factory' for a custom engine"

@@ -49,7 +49,9 @@ class GenerationTask:
     negative_prompt: str  # what to steer away from ("" for none)
     width: int  # exact output width in pixels (even); engines pick their own internal size
     height: int  # exact output height in pixels (even)
-    num_frames: int  # frames to generate at `fps`, always 8k+1 (extend: new frames only)
+    # frames to generate at `fps`: 8k+1 for text/image/transition (24 s + 1); for extend the
+    # count of NEW frames appended after the input, a multiple of 8 (24 per second)
+    num_frames: int
     seed: int  # the seed used; same seed + checkpoint + task = same frames
     audio: bool  # produce an audio track
     fast: bool = False  # motion_mode=fast: distilled schedule or fewer steps
