@@ -1,0 +1,7 @@
+"""Durable jobs: the SQL record and the queue operations on it."""
+
+from reelforge.jobs.db import connect, migrate
+from reelforge.jobs.queue import JobQueue, open_queue
+from reelforge.jobs.record import TERMINAL, Job, Status
+
+__all__ = ["TERMINAL", "Job", "JobQueue", "Status", "connect", "migrate", "open_queue"]

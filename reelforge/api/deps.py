@@ -1,0 +1,63 @@
+"""FastAPI dependencies that read like prose: `owner: OwnerDep`, `queue: QueueDep`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from reelforge import accounts
+from reelforge.errors import NotFound, Unauthorized
+from reelforge.jobs import Job, JobQueue
+from reelforge.settings import Settings
+from reelforge.storage import LocalStorage, UrlSigner
+
+
+@dataclass
+class Services:
+    """What the routes share; built once by create_app."""
+
+    settings: Settings
+    queue: JobQueue
+    storage: LocalStorage
+    signer: UrlSigner
+    admin_key: str
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_owner(
+    services: ServicesDep,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    if not x_api_key:
+        raise Unauthorized("Missing API key: send it in the x-api-key header")
+    owner = accounts.owner_of(x_api_key, services.admin_key)
+    if owner is None:
+        raise Unauthorized("Invalid API key")
+    return owner
+
+
+OwnerDep = Annotated[str, Depends(get_owner)]
+
+
+def get_base_url(request: Request, services: ServicesDep) -> str:
+    """Where clients reach us: the configured public URL, else this request's own base."""
+    return services.settings.public_url or str(request.base_url).rstrip("/")
+
+
+BaseUrlDep = Annotated[str, Depends(get_base_url)]
+
+
+def find_job(services: Services, job_id: str, owner: str) -> Job:
+    """The caller's job; someone else's job is exactly as unknown as a missing one."""
+    job = services.queue.get(job_id)
+    if job is None or job.owner != owner:
+        raise NotFound(f"Request {job_id} not found")
+    return job

@@ -1,0 +1,79 @@
+"""Polling a request: /v2/requests/{id}/status, /v2/requests/{id}, /v1/requests/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from reelforge.api import views
+from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep, find_job
+from reelforge.jobs import Job, Status
+
+router = APIRouter()
+
+FAILED_HTTP_STATUS = 422  # the vendor serves FAILED requests as 422 with the body
+
+
+def _answer(job: Job, body: dict[str, Any]) -> JSONResponse:
+    code = FAILED_HTTP_STATUS if job.status is Status.FAILED else 200
+    return JSONResponse(body, status_code=code)
+
+
+def output_url(services: Services, job: Job, base_url: str) -> str | None:
+    """Signed URL of a completed job's mp4, valid as long as the job is retained."""
+    if job.output_key is None:
+        return None
+    return services.signer.url(base_url, job.output_key, job.expires_at)
+
+
+def status_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
+    links = views.Links(base_url, job.id)
+    position = services.queue.queue_position(job) if job.status is Status.QUEUED else None
+    return _answer(job, views.status(job, links, queue_position=position))
+
+
+def result_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
+    if not job.terminal:
+        return status_answer(services, job, base_url)
+    links = views.Links(base_url, job.id)
+    body = views.result(
+        job, links, output_url=output_url(services, job, base_url), remaining_credits=None
+    )
+    return _answer(job, body)
+
+
+@router.get("/v2/requests/{request_id}/status")
+def get_status(
+    request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
+) -> JSONResponse:
+    """State and progress of a request (never its output)."""
+    return status_answer(services, find_job(services, request_id, owner), base_url)
+
+
+@router.get("/v2/requests/{request_id}")
+def get_result(
+    request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
+) -> JSONResponse:
+    """The final body of a request: output URL and metrics once COMPLETED."""
+    return result_answer(services, find_job(services, request_id, owner), base_url)
+
+
+@router.get("/v1/requests/{request_id}")
+def get_poll(
+    request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
+) -> JSONResponse:
+    """The submit answer's poll_url: same body as /v2/requests/{id}."""
+    return result_answer(services, find_job(services, request_id, owner), base_url)
+
+
+@router.post("/v2/requests/{request_id}/cancel")
+def cancel(
+    request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
+) -> JSONResponse:
+    """Stop a request: it ends FAILED with error 'cancelled by request'."""
+    find_job(services, request_id, owner)
+    # None only if it expired in between: then find_job answers the 404
+    job = services.queue.cancel(request_id) or find_job(services, request_id, owner)
+    return status_answer(services, job, base_url)

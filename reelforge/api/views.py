@@ -1,0 +1,82 @@
+"""The JSON bodies the API answers with, built from a job row. One place, so that
+/v2 status, /v2 result, /v1 poll and the sync call can never drift apart."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from reelforge.jobs import Job, Status
+
+
+class Links:
+    """Absolute URLs of one request, from the base URL clients reach us at."""
+
+    def __init__(self, base_url: str, job_id: str):
+        self.status_url = f"{base_url}/v2/requests/{job_id}/status"
+        self.response_url = f"{base_url}/v2/requests/{job_id}"
+        self.poll_url = f"{base_url}/v1/requests/{job_id}"
+
+
+def submitted(job: Job, links: Links) -> dict[str, Any]:
+    return {
+        "request_id": job.id,
+        "status": job.status.value,
+        "poll_url": links.poll_url,
+        "status_url": links.status_url,
+        "response_url": links.response_url,
+    }
+
+
+def metrics(job: Job, remaining_credits: float | None) -> dict[str, Any]:
+    """Timing and billing of a finished job, in the vendor's field names."""
+    now = time.time()
+    started = job.started_at or job.finished_at or now
+    finished = job.finished_at or now
+    return {
+        "inference_time": round(job.inference_time or 0.0, 3),
+        "queue_time": round(started - job.created_at, 3),
+        "total_time": round(finished - job.created_at, 3),
+        "cost": job.cost or 0.0,
+        "remaining_credits": remaining_credits,
+    }
+
+
+def status(job: Job, links: Links, *, queue_position: int | None) -> dict[str, Any]:
+    """GET /v2/requests/{id}/status: state and progress, never the output."""
+    body: dict[str, Any] = {
+        "request_id": job.id,
+        "status": job.status.value,
+        "status_url": links.status_url,
+        "response_url": links.response_url,
+        "metrics": {},
+        "progress": round(job.progress, 4),
+        "stage": job.stage or job.status.value.lower(),
+        "attempt": job.attempt,
+    }
+    if job.status is Status.QUEUED:
+        body["queue_position"] = queue_position
+        body["stage"] = "queued"
+    if job.status is Status.FAILED:
+        body["error"] = job.error
+    return body
+
+
+def result(
+    job: Job, links: Links, *, output_url: str | None, remaining_credits: float | None
+) -> dict[str, Any]:
+    """GET /v2/requests/{id} on a terminal job: the output URL, metrics, seed, video facts."""
+    body: dict[str, Any] = {
+        "request_id": job.id,
+        "status": job.status.value,
+        "status_url": links.status_url,
+        "response_url": links.response_url,
+        "metrics": metrics(job, remaining_credits),
+    }
+    if job.status is Status.COMPLETED:
+        body["output"] = output_url
+        body["seed"] = job.params.get("seed")
+        body["video"] = job.video
+    else:
+        body["error"] = job.error
+    return body

@@ -1,0 +1,234 @@
+"""Queue operations on the jobs table: submit, claim, heartbeat, progress, finish, expire.
+
+Every state change is one SQL statement inside one transaction, so it is atomic in
+SQLite (BEGIN IMMEDIATE) and PostgreSQL (FOR UPDATE SKIP LOCKED) alike. A claim
+bumps `attempt`; every later write by a worker is fenced on (id, worker_id, attempt,
+PROCESSING), so a worker that lost its lease (paused, partitioned) changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
+
+from reelforge.jobs.db import connect, migrate
+from reelforge.jobs.record import Job, Status
+from reelforge.jobs.schema import jobs
+from reelforge.settings import Settings
+
+
+class JobQueue:
+    """The durable queue and record of every request."""
+
+    def __init__(self, engine: Engine, *, retention: float, lease: float, max_attempts: int):
+        self.engine = engine
+        self.retention = retention  # seconds a job lives after submit
+        self.lease = lease  # seconds a claim holds without a heartbeat
+        self.max_attempts = max_attempts  # claims before a job ends FAILED
+
+    # --- API side ------------------------------------------------------------------------
+
+    def submit(self, *, slug: str, owner: str, params: dict[str, Any]) -> Job:
+        """Record a new QUEUED job; once this returns, the job survives any crash."""
+        now = time.time()
+        values = {
+            "id": str(uuid.uuid4()),
+            "slug": slug,
+            "owner": owner,
+            "params": params,
+            "status": Status.QUEUED.value,
+            "created_at": now,
+            "expires_at": now + self.retention,
+            "attempt": 0,
+            "progress": 0.0,
+            "cancel_requested": False,
+        }
+        with self.engine.begin() as conn:
+            row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
+        return Job.from_row(row)
+
+    def get(self, job_id: str) -> Job | None:
+        """The job, or None when it never existed or has expired."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(jobs).where(jobs.c.id == job_id, jobs.c.expires_at > time.time())
+            ).one_or_none()
+        return Job.from_row(row) if row else None
+
+    def queue_position(self, job: Job) -> int:
+        """How many QUEUED jobs will be claimed before this one (0 = next)."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(jobs)
+                    .where(jobs.c.status == Status.QUEUED.value, jobs.c.created_at < job.created_at)
+                ).scalar_one()
+            )
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Ask a job to stop: a QUEUED job fails at once, a PROCESSING one at its
+        worker's next step. Terminal jobs are left as they are."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
+                .values(status=Status.FAILED.value, error="cancelled by request", finished_at=now)
+            )
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == Status.PROCESSING.value)
+                .values(cancel_requested=True)
+            )
+        return self.get(job_id)
+
+    def expire(self) -> list[Job]:
+        """Delete every job past its retention; returns them so their files can go too."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            rows = conn.execute(delete(jobs).where(jobs.c.expires_at <= now).returning(*jobs.c))
+            return [Job.from_row(row) for row in rows]
+
+    # --- worker side ---------------------------------------------------------------------
+
+    def claim(self, worker_id: str, slugs: Iterable[str] | None = None) -> Job | None:
+        """Take the oldest runnable job: QUEUED, or PROCESSING with an expired lease
+        (its worker died). Jobs that used up their attempts end FAILED instead."""
+        now = time.time()
+        lease_lost = and_(jobs.c.status == Status.PROCESSING.value, jobs.c.lease_until < now)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(lease_lost, jobs.c.attempt >= self.max_attempts)
+                .values(
+                    status=Status.FAILED.value,
+                    finished_at=now,
+                    error=f"the worker running this job stopped responding "
+                    f"{self.max_attempts} times; giving up",
+                )
+            )
+            candidate = (
+                select(jobs.c.id)
+                .where(or_(jobs.c.status == Status.QUEUED.value, lease_lost))
+                .where(jobs.c.expires_at > now)
+                .order_by(jobs.c.created_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if slugs is not None:
+                candidate = candidate.where(jobs.c.slug.in_(list(slugs)))
+            row = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == candidate.scalar_subquery())
+                .values(
+                    status=Status.PROCESSING.value,
+                    worker_id=worker_id,
+                    attempt=jobs.c.attempt + 1,
+                    lease_until=now + self.lease,
+                    started_at=func.coalesce(jobs.c.started_at, now),
+                    progress=0.0,
+                    stage="starting",
+                )
+                .returning(*jobs.c)
+            ).one_or_none()
+        return Job.from_row(row) if row else None
+
+    def heartbeat(self, job: Job) -> tuple[bool, bool]:
+        """Renew the claim. Returns (still ours, cancel requested)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(jobs)
+                .where(_held_by(job))
+                .values(lease_until=time.time() + self.lease)
+                .returning(jobs.c.cancel_requested)
+            ).one_or_none()
+        return (row is not None, bool(row and row.cancel_requested))
+
+    def report_progress(self, job: Job, progress: float, stage: str) -> bool:
+        """Record progress (0..1) and stage; False when the claim is no longer ours."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(_held_by(job))
+                .values(progress=max(0.0, min(1.0, progress)), stage=stage[:64])
+            )
+        return result.rowcount == 1
+
+    def complete(
+        self,
+        job: Job,
+        *,
+        output_key: str,
+        video: dict[str, Any],
+        inference_time: float,
+        cost: float,
+    ) -> bool:
+        """COMPLETED with its output; False (and nothing changed) if we lost the claim."""
+        return self._finish(
+            job,
+            status=Status.COMPLETED.value,
+            output_key=output_key,
+            video=video,
+            inference_time=inference_time,
+            cost=cost,
+            progress=1.0,
+            stage="done",
+        )
+
+    def fail(self, job: Job, error: str) -> bool:
+        """FAILED with a message for the user; False if we lost the claim."""
+        return self._finish(job, status=Status.FAILED.value, error=error[:2000], stage="failed")
+
+    def release(self, job: Job) -> bool:
+        """Give a claimed job back to the queue (a worker shutting down cleanly), without
+        counting the interrupted attempt against the job."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(_held_by(job))
+                .values(
+                    status=Status.QUEUED.value,
+                    worker_id=None,
+                    lease_until=None,
+                    attempt=jobs.c.attempt - 1,
+                    progress=0.0,
+                    stage=None,
+                )
+            )
+        return result.rowcount == 1
+
+    def _finish(self, job: Job, **values: Any) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(_held_by(job))
+                .values(finished_at=time.time(), lease_until=None, **values)
+            )
+        return result.rowcount == 1
+
+
+def _held_by(job: Job):  # type: ignore[no-untyped-def]
+    """The fence: this job, still PROCESSING under this very claim."""
+    return and_(
+        jobs.c.id == job.id,
+        jobs.c.status == Status.PROCESSING.value,
+        jobs.c.worker_id == job.worker_id,
+        jobs.c.attempt == job.attempt,
+    )
+
+
+def open_queue(settings: Settings) -> JobQueue:
+    """The queue on the configured database, its schema brought up to date."""
+    engine = connect(settings.resolved_database_url)
+    migrate(engine)
+    return JobQueue(
+        engine,
+        retention=settings.retention_seconds,
+        lease=settings.lease_seconds,
+        max_attempts=settings.max_attempts,
+    )

@@ -1,0 +1,51 @@
+"""A job as the rest of the code sees it: a frozen snapshot of one row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    QUEUED = "QUEUED"  # accepted, waiting for a worker
+    PROCESSING = "PROCESSING"  # claimed by a worker
+    COMPLETED = "COMPLETED"  # output stored
+    FAILED = "FAILED"  # error set (cancelled jobs end here too: the SDK knows no other end)
+
+
+TERMINAL = (Status.COMPLETED, Status.FAILED)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str  # request_id
+    slug: str  # endpoint
+    owner: str  # account that submitted it
+    params: dict[str, Any]  # validated parameters
+    status: Status
+    created_at: float  # epoch seconds
+    expires_at: float  # after this the job and its files are gone
+    started_at: float | None  # first claim
+    finished_at: float | None  # terminal state reached
+    attempt: int  # claims so far; fences the current holder
+    worker_id: str | None  # current holder
+    lease_until: float | None  # holder must renew by then
+    progress: float  # 0..1
+    stage: str | None  # e.g. "denoising 3/8"
+    cancel_requested: bool
+    error: str | None  # FAILED only
+    output_key: str | None  # COMPLETED only
+    video: dict[str, Any] | None  # COMPLETED only: facts of the mp4
+    inference_time: float | None  # seconds the successful attempt ran
+    cost: float | None  # credits charged
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @classmethod
+    def from_row(cls, row: Any) -> Job:
+        values = dict(row._mapping)
+        values["status"] = Status(values["status"])
+        return cls(**values)

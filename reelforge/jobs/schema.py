@@ -1,0 +1,37 @@
+"""The one table that holds the whole state of every request.
+
+Times are float seconds since the epoch (UTC): the same in SQLite and PostgreSQL,
+and compared only with each other. The schema itself is created by the Alembic
+migrations in `migrations/versions/`; this module is what the queries use.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),  # request_id (uuid4)
+    Column("slug", String(64), nullable=False),  # endpoint, e.g. pixverse-v6
+    Column("owner", String(64), nullable=False),  # account that submitted it
+    Column("params", JSON, nullable=False),  # validated parameters, defaults filled
+    Column("status", String(16), nullable=False),  # QUEUED / PROCESSING / COMPLETED / FAILED
+    Column("created_at", Float, nullable=False),  # submit time
+    Column("expires_at", Float, nullable=False),  # created_at + retention; then it is gone
+    Column("started_at", Float),  # first claim
+    Column("finished_at", Float),  # reached COMPLETED or FAILED
+    Column("attempt", Integer, nullable=False, default=0),  # claims so far (fencing token)
+    Column("worker_id", String(128)),  # holder of the current claim
+    Column("lease_until", Float),  # the claim is lost when not renewed by then
+    Column("progress", Float, nullable=False, default=0.0),  # 0..1 while PROCESSING
+    Column("stage", String(64)),  # what the worker is doing, for /status
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("error", Text),  # FAILED: what went wrong, for the user
+    Column("output_key", String(256)),  # COMPLETED: storage key of the mp4
+    Column("video", JSON),  # COMPLETED: width, height, fps, frame_count, duration, ...
+    Column("inference_time", Float),  # seconds the successful attempt took
+    Column("cost", Float),  # credits charged (only on COMPLETED)
+)

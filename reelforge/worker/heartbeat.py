@@ -1,0 +1,66 @@
+"""Keeping a claim alive while a job runs, and noticing when it should stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from reelforge.jobs import Job, JobQueue
+
+log = logging.getLogger("reelforge.worker")
+
+PROGRESS_WRITE_SECONDS = 0.5  # at most two progress writes a second per job
+
+
+class Heartbeat:
+    """A background thread that renews the job's lease every `interval` seconds and
+    raises `stop_requested` when the owner cancelled or the claim was lost."""
+
+    def __init__(self, queue: JobQueue, job: Job, interval: float):
+        self.queue = queue
+        self.job = job
+        self.interval = interval
+        self.stop_requested = threading.Event()
+        self.claim_lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.id}", daemon=True)
+        self._last_progress = 0.0
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def cancelled(self) -> bool:
+        return self.stop_requested.is_set()
+
+    def progress(self, fraction: float, stage: str) -> None:
+        """Record progress, throttled; a lost claim also stops the job."""
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_WRITE_SECONDS and fraction < 1.0:
+            return
+        self._last_progress = now
+        if not self.queue.report_progress(self.job, fraction, stage):
+            self._lose_claim()
+
+    def _beat(self) -> None:
+        while not self._done.wait(self.interval):
+            try:
+                ours, cancel = self.queue.heartbeat(self.job)
+            except Exception:  # a database hiccup: try again next beat, the lease has slack
+                log.exception("heartbeat for %s failed", self.job.id)
+                continue
+            if not ours:
+                self._lose_claim()
+            elif cancel:
+                self.stop_requested.set()
+
+    def _lose_claim(self) -> None:
+        if not self.claim_lost.is_set():
+            log.warning("lost the claim on %s; stopping it", self.job.id)
+        self.claim_lost.set()
+        self.stop_requested.set()

@@ -1,0 +1,110 @@
+"""The worker: claim -> ingest inputs -> engine -> encode mp4 -> storage -> finish.
+
+One worker process serves one device; the engine is loaded once and stays resident.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from reelforge import endpoints, jobs
+from reelforge.engines import Engine
+from reelforge.errors import JobError
+from reelforge.jobs import Job, JobQueue
+from reelforge.media.encode import encode_mp4
+from reelforge.media.probe import probe
+from reelforge.settings import Settings
+from reelforge.storage import LocalStorage
+from reelforge.worker.heartbeat import Heartbeat
+from reelforge.worker.inputs import ingest_all
+
+log = logging.getLogger("reelforge.worker")
+
+
+class Shutdown(BaseException):
+    """Raised in the worker's main thread by SIGTERM/SIGINT: hand the job back, exit."""
+
+
+class Worker:
+    def __init__(self, settings: Settings, engine: Engine, queue: JobQueue | None = None):
+        self.settings = settings
+        self.engine = engine
+        self.queue = queue or jobs.open_queue(settings)
+        self.storage = LocalStorage(settings.resolved_storage_dir)
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve jobs until `stop` is set (checked between jobs)."""
+        log.info("worker %s ready (%s)", self.id, self.engine.name)
+        while not stop.is_set():
+            job = self.queue.claim(self.id, endpoints.SLUGS)
+            if job is None:
+                stop.wait(self.settings.poll_seconds)
+                continue
+            self.process(job)
+
+    def process(self, job: Job) -> None:
+        """Run one claimed job to COMPLETED or FAILED; never raises for the job's sake."""
+        log.info("job %s (%s) attempt %d started", job.id, job.slug, job.attempt)
+        with Heartbeat(self.queue, job, self.settings.heartbeat_seconds) as beat:
+            try:
+                self._produce(job, beat)
+            except Shutdown:
+                self.queue.release(job)
+                log.info("job %s handed back to the queue", job.id)
+                raise
+            except JobError as exc:
+                self.queue.fail(job, str(exc))
+                log.info("job %s failed: %s", job.id, exc)
+            except Exception as exc:  # a bug or a crashed library: the job fails, we go on
+                log.exception("job %s crashed", job.id)
+                self.queue.fail(job, f"internal error while generating: {type(exc).__name__}")
+
+    def _produce(self, job: Job, beat: Heartbeat) -> None:
+        endpoint = endpoints.get(job.slug)
+        if endpoint is None:  # a slug removed after the job was accepted
+            raise JobError(f"model {job.slug} is no longer served here")
+        with tempfile.TemporaryDirectory(prefix=f"reelforge-{job.id}-") as tmp:
+            workdir = Path(tmp)
+            # 1. Fetch and decode the inputs
+            beat.progress(0.01, "fetching inputs")
+            media = ingest_all(endpoint.media_fields, job.params, workdir, self.settings)
+            # 2. Resolve the parameters into one engine task
+            task = endpoint.plan(job.params, media)
+            # 3. Generate (progress 0.05 .. 0.9 of the whole job)
+            started = time.monotonic()
+            clip = self.engine.generate(
+                task,
+                lambda fraction, stage: beat.progress(0.05 + 0.85 * fraction, stage),
+                beat.cancelled,
+            )
+            # 4. Encode the exact output size and check what we made
+            beat.progress(0.9, "encoding mp4")
+            out = workdir / "output.mp4"
+            encode_mp4(clip, task.width, task.height, out)
+            facts = probe(out)
+            inference_time = time.monotonic() - started
+            # 5. Store, then record: a job is never COMPLETED without its file
+            key = f"outputs/{job.id}/{job.attempt}.mp4"
+            self.storage.put(key, out)
+        finished = self.queue.complete(
+            job,
+            output_key=key,
+            video=dataclasses.asdict(facts),
+            inference_time=inference_time,
+            cost=endpoint.price(job.params),
+        )
+        if not finished:  # our claim was taken over or the job expired meanwhile
+            self.storage.delete(key)
+            log.warning("job %s finished after losing its claim; result dropped", job.id)
+        else:
+            log.info("job %s completed in %.1f s", job.id, inference_time)
+
