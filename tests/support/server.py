@@ -1,0 +1,82 @@
+"""Starting a real `reelforge serve` (uvicorn on loopback) in a child process, the way a
+user runs it, and killing or restarting it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+FAKE_ENGINE = "tests.support.fake_engine:FakeEngine"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path, *, key: str = "test-admin-key", **env: str):
+        self.data_dir = data_dir
+        self.key = key
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / "server.log"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "REELFORGE_ADMIN_KEY": key,
+            "REELFORGE_ALLOW_PRIVATE_URLS": "true",
+            "REELFORGE_POLL_SECONDS": "0.1",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reelforge", "serve", "--port", str(self.port),
+             "--data-dir", str(self.data_dir)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start in {timeout} s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL the server: no clean shutdown; its worker dies with it."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.key}
