@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from reelforge import __version__, accounts, jobs
+from reelforge import __version__, accounts, endpoints, jobs
 from reelforge.api import files_routes, requests_routes, submit_routes
 from reelforge.api.deps import OwnerDep, Services
 from reelforge.errors import ApiError
@@ -31,6 +31,11 @@ def build_services(settings: Settings) -> Services:
         storage=LocalStorage(settings.resolved_storage_dir),
         signer=UrlSigner(load_secret(settings.signing_secret, settings.data_dir)),
         admin_key=accounts.admin_key(settings),
+        url_checker=endpoints.media_url_checker(
+            max_image_bytes=settings.max_image_bytes,
+            max_video_bytes=settings.max_video_bytes,
+            allow_private=settings.allow_private_urls,
+        ),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from reelforge import accounts
+from reelforge.endpoints import UrlChecker
 from reelforge.errors import NotFound, Unauthorized
 from reelforge.jobs import Job, JobQueue
 from reelforge.settings import Settings
@@ -23,6 +24,7 @@ class Services:
     storage: LocalStorage
     signer: UrlSigner
     admin_key: str
+    url_checker: UrlChecker  # vets media URLs at submit (400 before any job exists)
 
 
 def get_services(request: Request) -> Services:

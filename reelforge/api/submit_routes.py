@@ -39,7 +39,7 @@ async def accept(request: Request, slug: str, owner: str, services: Services) ->
     endpoint = endpoints.get(slug)
     if endpoint is None:
         raise NotFound(f"Model {slug} not found")
-    params = endpoint.validate(await _json_body(request))
+    params = endpoint.validate(await _json_body(request), url_checker=services.url_checker)
     return await run_in_threadpool(services.queue.submit, slug=slug, owner=owner, params=params)
 
 
