@@ -29,8 +29,12 @@ class Settings(BaseSettings):
     sync_timeout: float = Field(600.0, gt=0, description="seconds POST /v1/{slug} waits")
 
     # --- jobs ---------------------------------------------------------------------------
-    retention_seconds: float = Field(3600.0, gt=0, description="results expire this long after submit")
-    lease_seconds: float = Field(30.0, gt=0, description="a claim is lost when not renewed this long")
+    retention_seconds: float = Field(
+        3600.0, gt=0, description="results expire this long after submit"
+    )
+    lease_seconds: float = Field(
+        30.0, gt=0, description="a claim is lost when not renewed this long"
+    )
     heartbeat_seconds: float = Field(5.0, gt=0)
     poll_seconds: float = Field(0.5, gt=0, description="how often an idle worker looks for jobs")
     max_attempts: int = Field(3, ge=1, description="claims per job before it ends FAILED")
@@ -57,7 +61,9 @@ class Settings(BaseSettings):
     vae_tiling: bool = Field(False, description="decode the video VAE in tiles (less VRAM)")
     compile: bool = Field(False, description="torch.compile the transformer")
     attention_backend: str | None = Field(None, description="diffusers attention backend name")
-    steps: int | None = Field(None, ge=1, le=200, description="denoising steps; default per checkpoint")
+    steps: int | None = Field(
+        None, ge=1, le=200, description="denoising steps; default per checkpoint"
+    )
     fast_steps: int | None = Field(None, ge=1, le=200, description="steps for motion_mode=fast")
 
     @field_validator("public_url")

@@ -107,4 +107,3 @@ class Worker:
             log.warning("job %s finished after losing its claim; result dropped", job.id)
         else:
             log.info("job %s completed in %.1f s", job.id, inference_time)
-

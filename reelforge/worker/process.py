@@ -3,6 +3,7 @@ a model, and a crashed worker is started again."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -22,10 +23,8 @@ PR_SET_PDEATHSIG = 1
 def _die_with_parent() -> None:
     # Linux: the kernel kills the worker when `serve` dies, even by SIGKILL, so no
     # orphan keeps a GPU busy; its job's lease then expires and the job runs again
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 class WorkerProcess:
@@ -40,7 +39,9 @@ class WorkerProcess:
         }
         self._stopping = threading.Event()
         self._child: subprocess.Popen[bytes] | None = None
-        self._thread = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
+        self._thread = threading.Thread(
+            target=self._supervise, name="worker-supervisor", daemon=True
+        )
 
     def __enter__(self) -> WorkerProcess:
         self._thread.start()

@@ -16,7 +16,7 @@ T2V = "pixverse-text2video"
 
 
 @pytest.fixture
-def slow_server(tmp_path):  # type: ignore[no-untyped-def]
+def slow_server(tmp_path):
     """10 engine steps of 0.4 s each: a job takes about 4 s."""
     process = ServerProcess(
         tmp_path / "slow",
@@ -32,11 +32,11 @@ def slow_server(tmp_path):  # type: ignore[no-untyped-def]
         process.stop()
 
 
-def _client(server) -> SegmindClient:  # type: ignore[no-untyped-def]
+def _client(server) -> SegmindClient:
     return SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1", timeout=60)
 
 
-def _wait_status(job, wanted: str, timeout: float = 30) -> dict:  # type: ignore[no-untyped-def]
+def _wait_status(job, wanted: str, timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = job.status()
@@ -46,7 +46,7 @@ def _wait_status(job, wanted: str, timeout: float = 30) -> dict:  # type: ignore
     raise AssertionError(f"never reached {wanted}: {status}")
 
 
-def test_status_reports_queue_position_then_progress(slow_server, media_server):  # type: ignore[no-untyped-def]
+def test_status_reports_queue_position_then_progress(slow_server, media_server):
     client = _client(slow_server)
     body = payloads(media_server.url)[T2V]
     first = client.submit_async(T2V, **body)
@@ -65,7 +65,7 @@ def test_status_reports_queue_position_then_progress(slow_server, media_server):
     assert second.wait(timeout=30)["status"] == "COMPLETED"
 
 
-def test_cancel_ends_failed(slow_server, media_server):  # type: ignore[no-untyped-def]
+def test_cancel_ends_failed(slow_server, media_server):
     client = _client(slow_server)
     job = client.submit_async(T2V, **payloads(media_server.url)[T2V])
     _wait_status(job, "PROCESSING")
@@ -76,9 +76,13 @@ def test_cancel_ends_failed(slow_server, media_server):  # type: ignore[no-untyp
     assert "cancelled" in caught.value.detail
 
 
-def test_sync_call_past_its_limit_is_504_naming_the_request(slow_server, media_server):  # type: ignore[no-untyped-def]
-    response = httpx.post(f"{slow_server.base_url}/v1/{T2V}", headers=slow_server.headers(),
-                          json=payloads(media_server.url)[T2V], timeout=30)
+def test_sync_call_past_its_limit_is_504_naming_the_request(slow_server, media_server):
+    response = httpx.post(
+        f"{slow_server.base_url}/v1/{T2V}",
+        headers=slow_server.headers(),
+        json=payloads(media_server.url)[T2V],
+        timeout=30,
+    )
     assert response.status_code == 504
     body = response.json()
     assert body["request_id"] in body["error"]
@@ -87,9 +91,13 @@ def test_sync_call_past_its_limit_is_504_naming_the_request(slow_server, media_s
     assert status["status"] in ("QUEUED", "PROCESSING", "COMPLETED")
 
 
-def test_kill_and_restart_loses_nothing(tmp_path, media_server):  # type: ignore[no-untyped-def]
-    env = dict(REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.3",
-               REELFORGE_HEARTBEAT_SECONDS="0.3", REELFORGE_LEASE_SECONDS="2")
+def test_kill_and_restart_loses_nothing(tmp_path, media_server):
+    env = dict(
+        REELFORGE_ENGINE=FAKE_ENGINE,
+        REELFORGE_FAKE_STEP_SECONDS="0.3",
+        REELFORGE_HEARTBEAT_SECONDS="0.3",
+        REELFORGE_LEASE_SECONDS="2",
+    )
     first = ServerProcess(tmp_path / "data", **env).start()
     client = _client(first)
     jobs = [client.submit_async(T2V, **payloads(media_server.url)[T2V]) for _ in range(3)]
@@ -107,9 +115,13 @@ def test_kill_and_restart_loses_nothing(tmp_path, media_server):  # type: ignore
         second.stop()
 
 
-def test_expiry_answers_404_and_deletes_files(tmp_path, media_server):  # type: ignore[no-untyped-def]
-    server = ServerProcess(tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE,
-                           REELFORGE_RETENTION_SECONDS="4", REELFORGE_REAP_SECONDS="0.5").start()
+def test_expiry_answers_404_and_deletes_files(tmp_path, media_server):
+    server = ServerProcess(
+        tmp_path / "data",
+        REELFORGE_ENGINE=FAKE_ENGINE,
+        REELFORGE_RETENTION_SECONDS="4",
+        REELFORGE_REAP_SECONDS="0.5",
+    ).start()
     try:
         client = _client(server)
         job = client.submit_async(T2V, **payloads(media_server.url)[T2V])

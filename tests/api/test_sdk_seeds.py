@@ -16,7 +16,7 @@ SLUGS = sorted(EXPECTED)
 
 
 @pytest.fixture
-def client(server) -> SegmindClient:  # type: ignore[no-untyped-def]
+def client(server) -> SegmindClient:
     # sync video calls outlive the SDK's 30 s default timeout
     return SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1", timeout=300)
 
@@ -30,7 +30,7 @@ def _download(url: str, path: Path) -> Path:
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_submit_async_wait(slug, client, media_server, tmp_path):  # type: ignore[no-untyped-def]
+def test_submit_async_wait(slug, client, media_server, tmp_path):
     payload = payloads(media_server.url)[slug]
     job = client.submit_async(slug, **payload)
     assert job.submit_response["status"] == "QUEUED"
@@ -38,8 +38,9 @@ def test_submit_async_wait(slug, client, media_server, tmp_path):  # type: ignor
     result = job.wait(timeout=300, interval=0.2)
     assert result["status"] == "COMPLETED"
     width, height, frames, audio = EXPECTED[slug]
-    opened = assert_video(_download(result["output"], tmp_path / "out.mp4"), width, height,
-                          frames, audio)
+    opened = assert_video(
+        _download(result["output"], tmp_path / "out.mp4"), width, height, frames, audio
+    )
     video = result["video"]
     assert (video["width"], video["height"], video["frame_count"]) == (width, height, frames)
     assert video["has_audio"] is audio
@@ -56,7 +57,7 @@ def test_submit_async_wait(slug, client, media_server, tmp_path):  # type: ignor
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_run(slug, client, media_server, tmp_path):  # type: ignore[no-untyped-def]
+def test_run(slug, client, media_server, tmp_path):
     result = client.run(slug, **payloads(media_server.url)[slug])
     assert result["status"] == "COMPLETED"
     width, height, frames, audio = EXPECTED[slug]
@@ -64,13 +65,18 @@ def test_run(slug, client, media_server, tmp_path):  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_run_sync(slug, client, media_server, tmp_path):  # type: ignore[no-untyped-def]
+def test_run_sync(slug, client, media_server, tmp_path):
     payload = payloads(media_server.url)[slug]
     response = client.run_sync(slug, **payload)
     assert response.status_code == 200
     assert response.headers["content-type"] == "video/mp4"
-    for header in ("x-request-id", "x-seed-value", "x-generation-time", "x-cost",
-                   "x-remaining-credits"):
+    for header in (
+        "x-request-id",
+        "x-seed-value",
+        "x-generation-time",
+        "x-cost",
+        "x-remaining-credits",
+    ):
         assert response.headers.get(header), header
     if "seed" in payload:
         assert response.headers["x-seed-value"] == str(payload["seed"])

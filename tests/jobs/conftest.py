@@ -27,7 +27,7 @@ def postgres_url() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'jobs.db'}"
         return
@@ -46,7 +46,7 @@ def database_url(request, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped
 
 
 @pytest.fixture
-def make_queue(database_url):  # type: ignore[no-untyped-def]
+def make_queue(database_url):
     engines = []
 
     def make(*, retention: float = 3600, lease: float = 30, max_attempts: int = 3) -> JobQueue:
