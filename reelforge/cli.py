@@ -117,14 +117,18 @@ def run(
     """Generate one video through the official segmind SDK, with a progress bar."""
     import httpx
     from rich.progress import Progress
-    from segmind import SegmindClient
+    from segmind import SegmindClient, SegmindError
 
     from reelforge import accounts
 
     params = dict(_parse_param(item) for item in param)
     api_key = key or accounts.admin_key(_settings(data_dir=data_dir))
     client = SegmindClient(api_key=api_key, base_url=url.rstrip("/") + "/v1", timeout=60.0)
-    job = client.submit_async(slug, **params)
+    try:
+        job = client.submit_async(slug, **params)
+    except SegmindError as exc:
+        console.print(f"[red]refused ({exc.status})[/red]: {exc.detail}")
+        raise typer.Exit(1) from None
     console.print(f"request {job.request_id}")
     deadline = time.monotonic() + timeout
     with Progress(console=console) as bar:

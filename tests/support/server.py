@@ -24,7 +24,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *, key: str = "test-admin-key", **env: str):
+    def __init__(self, data_dir: Path, *, key: str | None = "test-admin-key", **env: str):
+        """`key=None` lets the server create its own admin key, as on a first start."""
         self.data_dir = data_dir
         self.key = key
         self.port = free_port()
@@ -33,11 +34,14 @@ class ServerProcess:
         self.env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
-            "REELFORGE_ADMIN_KEY": key,
             "REELFORGE_ALLOW_PRIVATE_URLS": "true",
             "REELFORGE_POLL_SECONDS": "0.1",
             **env,
         }
+        if key is not None:
+            self.env["REELFORGE_ADMIN_KEY"] = key
+        else:
+            self.env.pop("REELFORGE_ADMIN_KEY", None)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
