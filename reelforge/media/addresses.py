@@ -1,0 +1,113 @@
+"""Which IP addresses an input URL may reach: the explicit list of everything that is not
+the public internet.
+
+The list is spelled out (instead of trusting `ipaddress.is_global`, whose answers have
+changed between Python releases) so that a reviewer can read exactly what is refused.
+IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4, NAT64) are judged by the IPv4
+address inside them, because that is where a packet to them ends up.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+
+IPAddress = IPv4Address | IPv6Address
+
+# (network, what to call it in an error message)
+BLOCKED_V4: tuple[tuple[IPv4Network, str], ...] = tuple(
+    (IPv4Network(net), name)
+    for net, name in (
+        ("0.0.0.0/8", "unspecified"),  # "this network"; 0.0.0.0 reaches localhost on Linux
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "shared (CGNAT)"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link-local"),  # includes cloud metadata 169.254.169.254
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "reserved"),  # IETF protocol assignments
+        ("192.0.2.0/24", "documentation"),
+        ("192.88.99.0/24", "reserved"),  # deprecated 6to4 relay anycast
+        ("192.168.0.0/16", "private"),
+        ("198.18.0.0/15", "reserved"),  # benchmarking
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),  # includes broadcast 255.255.255.255
+    )
+)
+
+BLOCKED_V6: tuple[tuple[IPv6Network, str], ...] = tuple(
+    (IPv6Network(net), name)
+    for net, name in (
+        ("::/128", "unspecified"),
+        ("::1/128", "loopback"),
+        ("::/96", "reserved"),  # deprecated IPv4-compatible addresses
+        ("64:ff9b:1::/48", "reserved"),  # local-use NAT64
+        ("100::/64", "reserved"),  # discard-only
+        ("2001::/23", "reserved"),  # IETF protocol assignments, incl. Teredo 2001::/32
+        ("2001:db8::/32", "documentation"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "reserved"),  # SRv6 SIDs
+        ("fc00::/7", "private"),  # unique local
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "private"),  # deprecated site-local
+        ("ff00::/8", "multicast"),
+    )
+)
+
+_NAT64 = IPv6Network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: IPv6Address) -> IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def blocked_kind(ip: IPAddress | str) -> str | None:
+    """Why `ip` is not a public internet address ("loopback", "private", ...), or None
+    when it is public. Accepts an address object or its text form."""
+    if isinstance(ip, str):
+        ip = ip_address(ip.split("%", 1)[0])  # drop an IPv6 zone id ("fe80::1%eth0")
+    if isinstance(ip, IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return blocked_kind(inner)
+        table: tuple[tuple[IPv4Network | IPv6Network, str], ...] = BLOCKED_V6
+    else:
+        table = BLOCKED_V4
+    for network, kind in table:
+        if ip in network:
+            return kind
+    return None
+
+
+def describe_blocked(ip: IPAddress | str) -> str | None:
+    """An error-message phrase such as "a private address 10.0.0.1" for a blocked
+    address, None for a public one."""
+    kind = blocked_kind(ip)
+    if kind is None:
+        return None
+    article = "an" if kind[0] in "aeiou" else "a"
+    return f"{article} {kind} address {ip}"
+
+
+def literal_ip(host: str) -> IPAddress | None:
+    """The address a host name is when it is an IP literal, in any spelling inet_aton
+    accepts (``127.1``, ``0x7f.0.0.1``, ``2130706433``), else None."""
+    try:
+        return ip_address(host)
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fx.]+", host) and not host.endswith("."):
+        try:
+            return IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None

@@ -1,0 +1,173 @@
+"""Clip -> MP4 (H.264 + AAC), the one format every output is delivered in.
+
+Browsers must be able to play the file progressively, so: H.264 High in yuv420p, the
+`moov` atom in front (`+faststart`), BT.709 colour tags (HD players assume 709; an
+untagged file renders with shifted colours in some of them) and AAC at 48 kHz stereo.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from reelforge.task import Clip
+
+AUDIO_RATE = 48_000  # AAC at 48 kHz is what every browser and editor expects
+AUDIO_BITRATE = 160_000
+CRF = "20"  # visually near-lossless for generated footage, small enough to serve
+PRESET = "veryfast"  # CPU encode must stay a small fraction of generation time
+_AAC_FRAME = 1024  # samples per AAC frame (the encoder's fixed frame size)
+
+
+def encode_mp4(clip: Clip, width: int, height: int, path: Path) -> None:
+    """Write `clip` to `path` as a browser-ready MP4 of exactly `width` x `height`.
+
+    Every frame is centre-cropped to the target aspect ratio (a no-op when the ratios
+    already match, a few pixels when the engine rendered at the nearest /32 size) and
+    scaled with Lanczos, then encoded with libx264 (yuv420p, CRF 20, preset veryfast) at
+    exactly `clip.fps` (a rational time base, so 24 fps stays exact and the file holds
+    exactly `len(clip.frames)` frames). When `clip.audio` is set it is resampled to 48 kHz
+    stereo, padded with silence or trimmed to the video's duration and encoded as AAC.
+    `+faststart` puts the index at the front so browsers can start playing at once.
+
+    Raises ValueError for an empty clip or odd/non-positive output sizes. A partial file
+    is removed when encoding fails.
+    """
+    _check_args(clip, width, height)
+    rate = _rate(clip.fps)
+    path = Path(path)
+    try:
+        with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            video = _add_video_stream(out, rate, width, height)
+            audio = None
+            if clip.audio is not None:
+                audio = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+                audio.bit_rate = AUDIO_BITRATE
+            samples = None
+            if audio is not None:
+                samples = _audio_for(clip, round(len(clip.frames) * AUDIO_RATE / rate))
+            _write(out, video, audio, clip.frames, samples, rate)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _check_args(clip: Clip, width: int, height: int) -> None:
+    frames = clip.frames
+    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    if len(frames) == 0:
+        raise ValueError("cannot encode a clip without frames")
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"output size must be positive and even, got {width}x{height}")
+    if clip.audio is not None:
+        if not clip.sample_rate:
+            raise ValueError("clip has audio but no sample_rate")
+        shape = np.shape(clip.audio)
+        if len(shape) not in (1, 2) or (len(shape) == 2 and not 1 <= shape[0] <= 8):
+            raise ValueError(f"audio must be (channels, samples), got shape {shape}")
+
+
+def _rate(fps: float) -> Fraction:
+    """fps as an exact fraction: 24.0 -> 24, 29.97002997 (30000/1001) -> 30000/1001."""
+    rate = Fraction(fps).limit_denominator(1001)
+    if rate <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    return rate
+
+
+def _add_video_stream(out, rate: Fraction, width: int, height: int):
+    stream = out.add_stream("libx264", rate=rate)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream.time_base = 1 / rate  # one tick per frame: pts = frame index, no rounding
+    ctx = stream.codec_context
+    ctx.color_primaries, ctx.color_trc, ctx.colorspace = 1, 1, 1  # BT.709 everywhere
+    ctx.color_range = 1  # MPEG (limited) range, what swscale produces for yuv420p
+    stream.options = {"crf": CRF, "preset": PRESET, "profile": "high"}
+    return stream
+
+
+def _write(out, video, audio, frames: np.ndarray, samples: np.ndarray | None, rate) -> None:
+    """Encode frame by frame, emitting the audio that belongs to each frame right after
+    it, so the file is interleaved and plays progressively from the first byte."""
+    height, width = video.height, video.width
+    crop = _crop_box(frames.shape[2], frames.shape[1], width, height)
+    audio_pos = 0
+    for index, rgb in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[crop]), format="rgb24")
+        frame = frame.reformat(
+            width,
+            height,
+            "yuv420p",
+            dst_colorspace="itu709",
+            interpolation="LANCZOS",
+            dst_color_range="MPEG",
+        )
+        frame.pts = index
+        out.mux(video.encode(frame))
+        if samples is not None:
+            until = round((index + 1) * AUDIO_RATE / rate)
+            audio_pos = _write_audio(out, audio, samples, audio_pos, until)
+    out.mux(video.encode(None))
+    if samples is not None:
+        _write_audio(out, audio, samples, audio_pos, samples.shape[1])
+        out.mux(audio.encode(None))
+
+
+def _crop_box(src_w: int, src_h: int, width: int, height: int) -> tuple[slice, slice]:
+    """Centred (rows, cols) slices with the target's aspect ratio (cover, not letterbox)."""
+    if src_w * height > width * src_h:  # source is wider: trim the sides
+        keep = max(1, round(src_h * width / height))
+        left = (src_w - keep) // 2
+        return slice(None), slice(left, left + keep)
+    keep = max(1, round(src_w * height / width))
+    top = (src_h - keep) // 2
+    return slice(top, top + keep), slice(None)
+
+
+def _audio_for(clip: Clip, n_samples: int) -> np.ndarray:
+    """Clip audio as float32 (2, n_samples) at 48 kHz: resampled, then padded/trimmed."""
+    audio = np.nan_to_num(np.asarray(clip.audio, dtype=np.float32))
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    audio = np.clip(audio, -1.0, 1.0)
+    if audio.shape[0] == 1:
+        audio = np.repeat(audio, 2, axis=0)
+    elif audio.shape[0] > 2:
+        # no layout to go by: keep the first two channels (front left/right in every
+        # common layout) rather than guessing a downmix matrix
+        audio = audio[:2]
+    audio = _resample(np.ascontiguousarray(audio), int(clip.sample_rate or 0))
+    out = np.zeros((2, n_samples), dtype=np.float32)
+    keep = min(n_samples, audio.shape[1])
+    out[:, :keep] = audio[:, :keep]
+    return out
+
+
+def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
+    if rate == AUDIO_RATE or audio.shape[1] == 0:
+        return audio
+    frame = av.AudioFrame.from_ndarray(audio, format="fltp", layout="stereo")
+    frame.sample_rate = rate
+    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+    chunks = [f.to_ndarray() for f in resampler.resample(frame)]
+    chunks += [f.to_ndarray() for f in resampler.resample(None)]  # flush the filter delay
+    return np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0), np.float32)
+
+
+def _write_audio(out, stream, samples: np.ndarray, start: int, until: int) -> int:
+    """Encode whole AAC frames of `samples` from `start` while they end by `until` (the
+    final partial frame too, once `until` is the end); return the next start."""
+    total = samples.shape[1]
+    while start < total and (start + _AAC_FRAME <= until or until >= total):
+        chunk = np.ascontiguousarray(samples[:, start : start + _AAC_FRAME])
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = start
+        frame.time_base = Fraction(1, AUDIO_RATE)
+        out.mux(stream.encode(frame))
+        start += chunk.shape[1]
+    return start

@@ -1,0 +1,130 @@
+"""encode_mp4 + probe: exact size, frame count, duration and audio, checked on the file."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from reelforge.media.encode import encode_mp4
+from reelforge.media.ingest import load_video
+from reelforge.media.probe import probe
+from reelforge.task import Clip
+from tests.media.conftest import TONE_HZ, colour_bars, tone
+
+FRAME = 1 / 24
+
+
+def test_size_frames_duration_and_audio_are_exact(bars_mp4: Path) -> None:
+    facts = probe(bars_mp4)
+    assert (facts.width, facts.height) == (960, 540)
+    assert facts.frame_count == 121
+    assert facts.fps == 24.0
+    assert facts.duration == pytest.approx(121 / 24, abs=FRAME)
+    assert facts.has_audio
+    assert facts.audio_duration == pytest.approx(facts.duration, abs=FRAME)
+    assert facts.file_size == bars_mp4.stat().st_size
+
+
+def test_stream_is_h264_yuv420p_at_exactly_24_fps_with_aac(bars_mp4: Path) -> None:
+    with av.open(str(bars_mp4)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert video.codec_context.name == "h264"
+        assert video.codec_context.pix_fmt == "yuv420p"
+        assert video.average_rate == Fraction(24)
+        assert audio.codec_context.name == "aac"
+        assert (audio.codec_context.sample_rate, audio.codec_context.channels) == (48000, 2)
+
+
+def test_faststart_puts_the_index_before_the_media(bars_mp4: Path) -> None:
+    data = bars_mp4.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")
+
+
+def test_no_audio_track_without_audio(tmp_path: Path) -> None:
+    path = tmp_path / "silent.mp4"
+    encode_mp4(Clip(colour_bars(9, 64, 48), 24.0), 128, 96, path)
+    facts = probe(path)
+    assert (facts.has_audio, facts.audio_duration, facts.frame_count) == (False, None, 9)
+
+
+@pytest.mark.parametrize(
+    ("src", "out"),
+    [((63, 47), (640, 360)), ((48, 64), (90, 160)), ((200, 50), (64, 64)), ((64, 48), (2, 2))],
+)
+def test_any_source_size_becomes_the_exact_output_size(
+    tmp_path: Path, src: tuple[int, int], out: tuple[int, int]
+) -> None:
+    path = tmp_path / "scaled.mp4"
+    encode_mp4(Clip(colour_bars(5, *src), 24.0), *out, path)
+    facts = probe(path)
+    assert (facts.width, facts.height, facts.frame_count) == (*out, 5)
+
+
+def test_other_aspect_is_centre_cropped_not_squeezed(tmp_path: Path) -> None:
+    # 4:1 source: red sides, green middle half; a square output keeps only the green
+    frames = np.zeros((3, 50, 200, 3), np.uint8)
+    frames[..., 0] = 255
+    frames[:, :, 50:150] = (0, 255, 0)
+    path = tmp_path / "crop.mp4"
+    encode_mp4(Clip(frames, 24.0), 64, 64, path)
+    decoded = load_video(path).frames[0].astype(int)
+    assert decoded[:, :, 1].min() > 200 and decoded[:, :, 0].max() < 60
+
+
+def test_ntsc_rate_stays_exact(tmp_path: Path) -> None:
+    path = tmp_path / "ntsc.mp4"
+    encode_mp4(Clip(colour_bars(10, 64, 48), 30000 / 1001), 64, 48, path)
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].average_rate == Fraction(30000, 1001)
+    assert probe(path).frame_count == 10
+
+
+@pytest.mark.parametrize("seconds", [0.2, 3.0])  # shorter and longer than the 1 s video
+def test_audio_is_padded_or_trimmed_to_the_video(tmp_path: Path, seconds: float) -> None:
+    clip = Clip(colour_bars(24, 64, 48), 24.0, tone(seconds, 44_100, channels=1), 44_100)
+    path = tmp_path / "mono.mp4"
+    encode_mp4(clip, 64, 48, path)
+    facts = probe(path)
+    assert facts.audio_duration == pytest.approx(1.0, abs=FRAME)
+
+
+def test_round_trip_keeps_frames_size_and_audio(bars_mp4: Path, bars_clip: Clip) -> None:
+    clip = load_video(bars_mp4)
+    assert clip.frames.shape == (121, 540, 960, 3)
+    assert clip.fps == 24.0
+    assert clip.sample_rate == 48000
+    assert clip.audio is not None and clip.audio.shape == (2, round(121 / 24 * 48000))
+    # the tone survives: same pitch, about the same level
+    middle = clip.audio[0, 48000:96000]
+    peak_hz = np.argmax(np.abs(np.fft.rfft(middle))) * 48000 / len(middle)
+    assert peak_hz == pytest.approx(TONE_HZ, abs=2)
+    assert np.abs(middle).max() == pytest.approx(0.5, abs=0.05)
+    # the first bar (white) is still white in the middle of its column
+    assert clip.frames[0, 270, 30].min() > 230
+
+
+def test_audio_the_wrong_way_round_is_refused(tmp_path: Path) -> None:
+    clip = Clip(colour_bars(2, 8, 8), 24.0, tone(0.1, 16_000).T.copy(), 16_000)
+    with pytest.raises(ValueError, match="channels, samples"):
+        encode_mp4(clip, 64, 48, tmp_path / "x.mp4")
+
+
+@pytest.mark.parametrize(
+    ("frames", "size", "message"),
+    [
+        (np.zeros((0, 8, 8, 3), np.uint8), (64, 48), "without frames"),
+        (np.zeros((2, 8, 8, 3), np.uint8), (65, 48), "even"),
+        (np.zeros((2, 8, 8, 3), np.float32), (64, 48), "uint8"),
+    ],
+)
+def test_bad_arguments_raise_value_error(
+    tmp_path: Path, frames: np.ndarray, size: tuple[int, int], message: str
+) -> None:
+    path = tmp_path / "bad.mp4"
+    with pytest.raises(ValueError, match=message):
+        encode_mp4(Clip(frames, 24.0), *size, path)
+    assert not path.exists()
