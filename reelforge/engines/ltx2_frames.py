@@ -1,0 +1,62 @@
+"""Frame and image helpers for the LTX-2 engine: sizes, resizing, frame rates, dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from reelforge.errors import JobError
+
+GRID = 32  # LTX-2 height and width must be multiples of the VAE's spatial compression
+MIN_SIDE = 64  # smallest side that still gives the transformer a 2x2 latent grid
+
+
+def generation_size(width: int, height: int) -> tuple[int, int]:
+    """The multiple-of-32 (width, height) closest to the requested size (same aspect)."""
+    if width <= 0 or height <= 0:
+        raise JobError(f"invalid output size {width}x{height}")
+
+    def snap(side: int) -> int:
+        return max(MIN_SIDE, int(side / GRID + 0.5) * GRID)
+
+    return snap(width), snap(height)
+
+
+def check_frame_count(num_frames: int) -> None:
+    """LTX-2 decodes 8k+1 frames; anything else silently shrinks, so refuse it."""
+    if num_frames < 1 or (num_frames - 1) % 8:
+        raise JobError(f"num_frames must be 8k+1 (e.g. 25, 121), got {num_frames}")
+
+
+def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
+    """Scale to cover width x height, then center-crop (no distortion, no borders)."""
+    image = image.convert("RGB")
+    scale = max(width / image.width, height / image.height)
+    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    image = image.resize(size, Image.Resampling.LANCZOS)
+    left, top = (size[0] - width) // 2, (size[1] - height) // 2
+    return image.crop((left, top, left + width, top + height))
+
+
+def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`fit_image` for every frame of a uint8 (T, H, W, 3) array."""
+    if frames.shape[1:3] == (height, width):
+        return frames
+    return np.stack([np.asarray(fit_image(Image.fromarray(f), width, height)) for f in frames])
+
+
+def retime(frames: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
+    """Resample a clip to `fps_out` by picking the nearest frame (keeps its duration)."""
+    if fps_in == fps_out:
+        return frames
+    count = max(1, round(len(frames) * fps_out / fps_in))
+    index = np.minimum((np.arange(count) * fps_in / fps_out + 0.5).astype(int), len(frames) - 1)
+    return frames[index]
+
+
+def to_uint8(video) -> np.ndarray:
+    """Pipeline output (T, C, H, W) float in [0, 1] (torch) -> uint8 (T, H, W, 3) numpy."""
+    import torch
+
+    video = (video.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+    return video.permute(0, 2, 3, 1).contiguous().cpu().numpy()

@@ -1,0 +1,188 @@
+"""Loading LTX-2 once: which checkpoint, which device and dtype, which sampling schedule.
+
+Kept apart from `ltx2.py` so the engine module reads as "what a task does", and this one as
+"what a deployment configured".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reelforge.engines.tiny import MARKER, build_tiny_checkpoint
+from reelforge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REAL_DEFAULT_STEPS = 30  # diffusers' (and Lightricks') default for the non-distilled model
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    source: str  # what from_pretrained gets: a local directory or a hub repo id
+    marker: dict[str, Any] = field(default_factory=dict)  # reelforge.json, {} when absent
+
+    @property
+    def tiny(self) -> bool:
+        return bool(self.marker.get("tiny"))
+
+    @property
+    def distilled(self) -> bool:
+        """Distilled weights run 8 fixed sigmas without guidance.
+
+        Detected by an explicit `"distilled": true/false` in reelforge.json, else by the
+        checkpoint's name containing "distill" (e.g. diffusers/LTX-2.3-Distilled-Diffusers).
+        """
+        if "distilled" in self.marker:
+            return bool(self.marker["distilled"])
+        return "distill" in Path(self.source.rstrip("/")).name.lower()
+
+
+def resolve_checkpoint(settings: Settings) -> Checkpoint:
+    """`settings.checkpoint` when set, else the tiny random checkpoint (built once)."""
+    if settings.checkpoint:
+        path = Path(settings.checkpoint).expanduser()
+        if path.is_dir():
+            return Checkpoint(str(path), _read_marker(path))
+        if settings.checkpoint.startswith(("/", ".", "~")) or settings.checkpoint.count("/") != 1:
+            raise ValueError(
+                f"REELFORGE_CHECKPOINT={settings.checkpoint!r}: no such directory,"
+                " and not an 'owner/name' hub id"
+            )
+        return Checkpoint(settings.checkpoint)
+    path = ensure_tiny_checkpoint(settings.data_dir / "checkpoints" / "tiny")
+    log.warning(
+        "\n%s\nREELFORGE_CHECKPOINT is not set: using a tiny RANDOMLY INITIALISED LTX-2 checkpoint"
+        " (%s).\nEvery video and audio track it makes is NOISE. For real output set"
+        " REELFORGE_CHECKPOINT to LTX-2 weights in diffusers format: a local directory or a hub"
+        " id such as Lightricks/LTX-2 (needs a large GPU).\n%s",
+        "!" * 78,
+        path,
+        "!" * 78,
+    )
+    return Checkpoint(str(path), _read_marker(path))
+
+
+def ensure_tiny_checkpoint(path: Path) -> Path:
+    """Build the tiny checkpoint at `path` unless a complete one is already there."""
+    if (path / MARKER).is_file() and (path / "model_index.json").is_file():
+        return path
+    shutil.rmtree(path, ignore_errors=True)  # an interrupted build
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Build next to it and rename, so a concurrent reader never sees half a checkpoint.
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=path.parent))
+    try:
+        build_tiny_checkpoint(staging)
+        with contextlib.suppress(OSError):  # another worker finished first: use theirs
+            staging.rename(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def _read_marker(path: Path) -> dict[str, Any]:
+    marker = path / MARKER
+    return json.loads(marker.read_text()) if marker.is_file() else {}
+
+
+def pick_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def pick_dtype(name: str, device: str) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return getattr(torch, name)
+
+
+def uses_offload(settings: Settings, device: str) -> bool:
+    """Model CPU offload only means something when the device is an accelerator."""
+    if settings.cpu_offload and device == "cpu":
+        log.warning("REELFORGE_CPU_OFFLOAD ignored: the device is already the CPU")
+    return settings.cpu_offload and device != "cpu"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Denoising schedule for normal and `fast` (motion_mode=fast) calls."""
+
+    steps: int
+    fast_steps: int
+    distilled: bool
+
+    @classmethod
+    def for_checkpoint(cls, settings: Settings, checkpoint: Checkpoint) -> Schedule:
+        steps = settings.steps or checkpoint.marker.get("default_steps") or REAL_DEFAULT_STEPS
+        fast = settings.fast_steps or checkpoint.marker.get("fast_steps") or max(1, steps // 3)
+        return cls(steps=steps, fast_steps=min(fast, steps), distilled=checkpoint.distilled)
+
+    def call_kwargs(self, fast: bool) -> dict[str, Any]:
+        if self.distilled:
+            # The only schedule distilled weights are trained for, so `fast` changes nothing.
+            from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES
+
+            return {
+                "sigmas": list(DISTILLED_SIGMA_VALUES),
+                "guidance_scale": 1.0,
+                "stg_scale": 0.0,
+                "modality_scale": 1.0,
+                "guidance_rescale": 0.0,
+                "audio_guidance_scale": 1.0,
+                "audio_stg_scale": 0.0,
+                "audio_modality_scale": 1.0,
+                "audio_guidance_rescale": 0.0,
+            }
+        return {"num_inference_steps": self.fast_steps if fast else self.steps}
+
+
+def load_pipelines(
+    checkpoint: Checkpoint, settings: Settings, device: str, dtype: torch.dtype, offload: bool
+):
+    """Load the components once; return (text, image, condition) pipelines sharing them."""
+    from diffusers import LTX2ConditionPipeline, LTX2ImageToVideoPipeline, LTX2Pipeline
+
+    # 1. Load, and derive the other two pipelines from the same modules
+    text = LTX2Pipeline.from_pretrained(checkpoint.source, dtype=dtype)
+    with _quiet_diffusers():
+        # from_pipe casts to float32 unless told otherwise, and the modules are shared
+        image = LTX2ImageToVideoPipeline.from_pipe(text, dtype=dtype)
+        condition = LTX2ConditionPipeline.from_pipe(text, dtype=dtype)
+    pipes = (text, image, condition)
+    for pipe in pipes:
+        pipe.set_progress_bar_config(disable=True)  # the engine reports progress itself
+    # 2. Memory and speed settings (they act on the shared modules)
+    if settings.attention_backend:
+        text.transformer.set_attention_backend(settings.attention_backend)
+    if settings.vae_tiling:
+        text.vae.enable_tiling()
+    if not offload:
+        text.to(device)  # else the engine installs offload hooks per call (_activate)
+    if settings.compile:
+        # Compile the repeated block once instead of the whole model: same speed, far
+        # shorter warm-up.
+        text.transformer.compile_repeated_blocks(fullgraph=True)
+    return pipes
+
+
+@contextlib.contextmanager
+def _quiet_diffusers() -> Iterator[None]:
+    """Silence diffusers' per-module 'kept in float32' notices from `from_pipe`'s cast."""
+    from diffusers.utils import logging as diffusers_logging
+
+    level = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(level)
