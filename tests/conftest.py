@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from PIL import Image
 
 from tests.support.media_server import MediaServer
 from tests.support.seeds import EXTEND_INPUT_FRAMES
-from tests.support.server import FAKE_ENGINE, ServerProcess
+from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
 
 
 def _gradient(width: int, height: int, hue: int) -> Image.Image:
@@ -63,6 +65,32 @@ def media_server(media_dir: Path) -> Iterator[MediaServer]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server with the fast test engine, shared by the wire-protocol tests."""
     process = ServerProcess(tmp_path_factory.mktemp("server"), REELFORGE_ENGINE=FAKE_ENGINE)
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random LTX-2 checkpoint built the way a user builds one: the CLI."""
+    path = tmp_path_factory.mktemp("checkpoint") / "tiny"
+    subprocess.run(
+        [sys.executable, "-m", "reelforge", "checkpoint", "tiny", str(path)],
+        check=True, cwd=REPO, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert (path / "model_index.json").is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def ltx2_server(
+    tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path
+) -> Iterator[ServerProcess]:
+    """A server on the real LTX-2 engine (diffusers) with the tiny checkpoint."""
+    process = ServerProcess(
+        tmp_path_factory.mktemp("ltx2-server"), REELFORGE_CHECKPOINT=str(tiny_checkpoint)
+    )
     try:
         yield process.start()
     finally:

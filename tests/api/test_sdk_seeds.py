@@ -1,5 +1,6 @@
 """Every seed page's payload through the official segmind SDK, three ways, against a
-real server; every mp4 opened with PyAV and checked against the request."""
+real server (on the fast test engine, and on the real LTX-2 engine with the tiny
+checkpoint); every mp4 opened with PyAV and checked against the request."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ from tests.support.seeds import EXPECTED, payloads
 SLUGS = sorted(EXPECTED)
 
 
+@pytest.fixture(params=["test-engine", "ltx2"], scope="module")
+def sdk_server(request):
+    return request.getfixturevalue("server" if request.param == "test-engine" else "ltx2_server")
+
+
 @pytest.fixture
-def client(server) -> SegmindClient:
+def client(sdk_server) -> SegmindClient:
     # sync video calls outlive the SDK's 30 s default timeout
-    return SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1", timeout=300)
+    return SegmindClient(api_key=sdk_server.key, base_url=f"{sdk_server.base_url}/v1", timeout=300)
 
 
 def _download(url: str, path: Path) -> Path:
