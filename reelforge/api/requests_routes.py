@@ -53,18 +53,11 @@ def get_status(
 
 
 @router.get("/v2/requests/{request_id}")
+@router.get("/v1/requests/{request_id}")  # the submit answer's poll_url
 def get_result(
     request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> JSONResponse:
     """The final body of a request: output URL and metrics once COMPLETED."""
-    return result_answer(services, find_job(services, request_id, owner), base_url)
-
-
-@router.get("/v1/requests/{request_id}")
-def get_poll(
-    request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
-) -> JSONResponse:
-    """The submit answer's poll_url: same body as /v2/requests/{id}."""
     return result_answer(services, find_job(services, request_id, owner), base_url)
 
 

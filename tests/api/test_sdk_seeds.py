@@ -43,6 +43,8 @@ def test_submit_async_wait(slug, client, media_server, tmp_path):
     assert job.submit_response["poll_url"].endswith(f"/v1/requests/{job.request_id}")
     result = job.wait(timeout=300, interval=0.2)
     assert result["status"] == "COMPLETED"
+    poll = httpx.get(job.submit_response["poll_url"], headers={"x-api-key": client.api_key})
+    assert poll.status_code == 200 and poll.json()["output"] == result["output"]
     width, height, frames, audio = EXPECTED[slug]
     opened = assert_video(
         _download(result["output"], tmp_path / "out.mp4"), width, height, frames, audio
