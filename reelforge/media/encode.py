@@ -86,7 +86,10 @@ def _add_video_stream(out, rate: Fraction, width: int, height: int):
     ctx = stream.codec_context
     ctx.color_primaries, ctx.color_trc, ctx.colorspace = 1, 1, 1  # BT.709 everywhere
     ctx.color_range = 1  # MPEG (limited) range, what swscale produces for yuv420p
-    stream.options = {"crf": CRF, "preset": PRESET, "profile": "high"}
+    # mbtree off: with it on, libx264 output depended on the process's heap contents (in
+    # a worker that has run torch, the same frames encoded twice gave different bytes),
+    # which broke "same seed, same video". Costs a little compression, nothing visible.
+    stream.options = {"crf": CRF, "preset": PRESET, "profile": "high", "x264-params": "mbtree=0"}
     return stream
 
 
