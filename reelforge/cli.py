@@ -147,6 +147,33 @@ def run(
     console.print(f"wrote {output} ({json.dumps(result.get('video'))}, seed {result.get('seed')})")
 
 
+@app.command()
+def status(data_dir: DataDirOpt = None) -> None:
+    """Queue depth per endpoint and the live workers, read from the database."""
+    from rich.table import Table
+
+    from reelforge.api.admin_routes import fleet_status
+    from reelforge.jobs import connect, migrate
+
+    settings = _settings(data_dir=data_dir)
+    db = connect(settings.resolved_database_url)
+    migrate(db)
+    report = fleet_status(db, settings.heartbeat_seconds)
+    queues = Table("endpoint", "queued", "processing", title="Queues")
+    for slug, counts in sorted(report["queues"].items()):
+        queues.add_row(slug, str(counts["QUEUED"]), str(counts["PROCESSING"]))
+    workers = Table("worker", "device", "memory", "serves", "running", "done", title="Workers")
+    for worker in report["workers"]:
+        memory = f"{worker['memory_bytes'] / 2**30:.0f} GiB" if worker["memory_bytes"] else "?"
+        workers.add_row(
+            worker["id"], worker["device"], memory, ", ".join(worker["slugs"]),
+            worker["current_job"] or "-", str(worker["jobs_done"]),
+        )  # fmt: skip
+    out = Console()
+    out.print(queues)
+    out.print(workers)
+
+
 @checkpoint_app.command("tiny")
 def checkpoint_tiny(
     directory: Annotated[Path, typer.Argument(help="where to save the checkpoint")],

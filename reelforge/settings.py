@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(0.5, gt=0, description="how often an idle worker looks for jobs")
     max_attempts: int = Field(3, ge=1, description="claims per job before it ends FAILED")
     reap_seconds: float = Field(30.0, gt=0, description="how often expired jobs are deleted")
+    worker_slugs: str | None = Field(
+        None, description="comma-separated endpoints this worker serves; default: all"
+    )
 
     # --- media inputs -------------------------------------------------------------------
     allow_private_urls: bool = Field(

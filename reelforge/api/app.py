@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from reelforge import __version__, accounts, endpoints, jobs
-from reelforge.api import files_routes, requests_routes, submit_routes
+from reelforge.api import admin_routes, files_routes, requests_routes, submit_routes
 from reelforge.api.deps import OwnerDep, Services
 from reelforge.errors import ApiError
 from reelforge.settings import Settings
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(requests_routes.router)
     app.include_router(files_routes.router)
+    app.include_router(admin_routes.router)
 
     @app.get("/v1/get-user-credits")
     def get_user_credits(owner: OwnerDep) -> dict[str, float | None]:

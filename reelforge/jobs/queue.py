@@ -13,11 +13,12 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, or_, select, text, update
 
 from reelforge.jobs.db import connect, migrate
 from reelforge.jobs.record import Job, Status
 from reelforge.jobs.schema import jobs
+from reelforge.jobs.wakeup import CHANNEL
 from reelforge.settings import Settings
 
 
@@ -49,6 +50,10 @@ class JobQueue:
         }
         with self.engine.begin() as conn:
             row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
+            if conn.dialect.name == "postgresql":  # wake a listening worker (see wakeup.py)
+                conn.execute(
+                    text("SELECT pg_notify(:channel, :slug)"), {"channel": CHANNEL, "slug": slug}
+                )
         return Job.from_row(row)
 
     def get(self, job_id: str) -> Job | None:

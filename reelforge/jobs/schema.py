@@ -7,7 +7,18 @@ migrations in `migrations/versions/`; this module is what the queries use.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -34,4 +45,20 @@ jobs = Table(
     Column("video", JSON),  # COMPLETED: width, height, fps, frame_count, duration, ...
     Column("inference_time", Float),  # seconds the successful attempt took
     Column("cost", Float),  # credits charged (only on COMPLETED)
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(128), primary_key=True),  # host:pid:random, as in jobs.worker_id
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("slugs", JSON, nullable=False),  # the endpoints it claims jobs for
+    Column("engine", String(255), nullable=False),  # e.g. "ltx2 tiny-random (noise) on cpu"
+    Column("device", String(64), nullable=False),  # cpu, cuda:0, ...
+    Column("memory_bytes", BigInteger),  # the device's memory (GPU memory, or RAM for cpu)
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),  # live while recent
+    Column("current_job", String(36)),  # the job it is running, if any
+    Column("jobs_done", Integer, nullable=False, default=0),
 )

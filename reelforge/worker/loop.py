@@ -18,7 +18,8 @@ from pathlib import Path
 from reelforge import endpoints, jobs
 from reelforge.engines import Engine
 from reelforge.errors import JobError
-from reelforge.jobs import Job, JobQueue
+from reelforge.jobs import Job, JobQueue, fleet
+from reelforge.jobs.wakeup import Wakeup
 from reelforge.media.encode import encode_mp4
 from reelforge.media.probe import probe
 from reelforge.settings import Settings
@@ -40,16 +41,27 @@ class Worker:
         self.queue = queue or jobs.open_queue(settings)
         self.storage = LocalStorage(settings.resolved_storage_dir)
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.slugs = served_slugs(settings)
 
     def run(self, stop: threading.Event) -> None:
         """Serve jobs until `stop` is set (checked between jobs)."""
-        log.info("worker %s ready (%s)", self.id, self.engine.name)
-        while not stop.is_set():
-            job = self.queue.claim(self.id, endpoints.SLUGS)
-            if job is None:
-                stop.wait(self.settings.poll_seconds)
-                continue
-            self.process(job)
+        db = self.queue.engine
+        fleet.register(db, describe(self.id, self.engine, self.slugs))
+        wakeup = Wakeup(db)
+        log.info("worker %s ready (%s), serving %s", self.id, self.engine.name, self.slugs)
+        try:
+            while not stop.is_set():
+                fleet.beat(db, self.id, None)
+                job = self.queue.claim(self.id, self.slugs)
+                if job is None:
+                    wakeup.wait(self.settings.poll_seconds)
+                    continue
+                fleet.beat(db, self.id, job.id)
+                self.process(job)
+                fleet.beat(db, self.id, None, finished=True)
+        finally:
+            wakeup.close()
+            fleet.unregister(db, self.id)
 
     def process(self, job: Job) -> None:
         """Run one claimed job to COMPLETED or FAILED; never raises for the job's sake."""
@@ -107,3 +119,39 @@ class Worker:
             log.warning("job %s finished after losing its claim; result dropped", job.id)
         else:
             log.info("job %s completed in %.1f s", job.id, inference_time)
+
+
+def served_slugs(settings: Settings) -> list[str]:
+    """The endpoints this worker claims jobs for (REELFORGE_WORKER_SLUGS, else all)."""
+    if not settings.worker_slugs:
+        return list(endpoints.SLUGS)
+    slugs = [slug.strip() for slug in settings.worker_slugs.split(",") if slug.strip()]
+    unknown = [slug for slug in slugs if endpoints.get(slug) is None]
+    if unknown or not slugs:
+        raise ValueError(
+            f"REELFORGE_WORKER_SLUGS: unknown endpoint(s) {', '.join(unknown) or '(none given)'}; "
+            f"known: {', '.join(endpoints.SLUGS)}"
+        )
+    return slugs
+
+
+def describe(worker_id: str, engine: Engine, slugs: list[str]) -> fleet.WorkerInfo:
+    """What a worker tells the fleet about itself: device and its memory."""
+    device = str(getattr(engine, "device", "cpu"))
+    memory = None
+    if device.startswith("cuda"):
+        import torch  # only a worker with a CUDA engine gets here; torch is loaded already
+
+        memory = int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    else:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    host, pid, _ = worker_id.rsplit(":", 2)
+    return fleet.WorkerInfo(
+        id=worker_id,
+        hostname=host,
+        pid=int(pid),
+        slugs=slugs,
+        engine=engine.name,
+        device=device,
+        memory_bytes=memory,
+    )

@@ -1,0 +1,74 @@
+"""Operators see the queues and the live workers: the admin endpoint and `reelforge status`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from segmind import SegmindClient
+
+from reelforge.settings import Settings
+from reelforge.worker.loop import served_slugs
+from tests.support.seeds import payloads
+from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
+
+T2V = "pixverse-text2video"
+
+
+def _status(server) -> dict:
+    response = httpx.get(f"{server.base_url}/v1/admin/status", headers=server.headers())
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_admin_status_shows_the_worker_and_the_queue(tmp_path, media_server):
+    server = ServerProcess(
+        tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.3",
+        REELFORGE_WORKER_SLUGS="pixverse-text2video,pixverse-v6",
+    ).start()  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (report := _status(server))["workers"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [worker] = report["workers"]
+        assert worker["slugs"] == ["pixverse-text2video", "pixverse-v6"]
+        assert worker["device"] == "cpu" and worker["memory_bytes"] > 0
+        client = SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1")
+        body = payloads(media_server.url)[T2V]
+        jobs = [client.submit_async(T2V, **body) for _ in range(2)]
+        time.sleep(1)
+        depth = _status(server)["queues"][T2V]
+        assert depth == {"QUEUED": 1, "PROCESSING": 1}
+        assert _status(server)["workers"][0]["current_job"] == jobs[0].request_id
+        # a slug no live worker serves just waits in its queue
+        client.submit_async("pixverse-5-video", **payloads(media_server.url)["pixverse-5-video"])
+        for job in jobs:
+            job.wait(timeout=30, interval=0.2)
+        report = _status(server)
+        assert report["queues"].get(T2V, {"QUEUED": 0, "PROCESSING": 0}) == {
+            "QUEUED": 0, "PROCESSING": 0,
+        }  # fmt: skip
+        assert report["queues"]["pixverse-5-video"]["QUEUED"] == 1
+        assert report["workers"][0]["jobs_done"] == 2
+        printed = subprocess.run(
+            [sys.executable, "-m", "reelforge", "status", "--data-dir", str(server.data_dir)],
+            capture_output=True, text=True, timeout=60, cwd=REPO,
+            env={**server.env, "COLUMNS": "200"},
+        )  # fmt: skip
+        assert printed.returncode == 0, printed.stderr
+        assert "pixverse-5-video" in printed.stdout and worker["id"] in printed.stdout
+    finally:
+        server.stop()
+
+
+def test_admin_status_needs_a_key(server):
+    assert httpx.get(f"{server.base_url}/v1/admin/status").status_code == 401
+
+
+def test_worker_slugs_are_checked():
+    assert served_slugs(Settings(worker_slugs=" pixverse-v6 ,")) == ["pixverse-v6"]
+    with pytest.raises(ValueError, match="REELFORGE_WORKER_SLUGS: unknown endpoint"):
+        served_slugs(Settings(worker_slugs="pixverse-v6,nope"))
