@@ -6,16 +6,30 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def connect(url: str) -> Engine:
+# any constant: the key of the advisory lock that serialises migrations on PostgreSQL
+MIGRATION_LOCK_KEY = 0x5265656C  # "Reel"
+
+
+def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
     """An Engine for `url`; SQLite gets WAL and write-ahead locking so that an API
-    process and worker processes can share one file safely."""
+    process and worker processes can share one file safely.
+
+    On PostgreSQL a session that sits idle inside a transaction for `transaction_timeout`
+    seconds is ended by the server: a worker frozen mid-transaction (SIGSTOP, a paused
+    VM) would otherwise keep its job's row locked, hidden from every other worker by
+    SKIP LOCKED, long after its lease ran out. Keep it below the lease.
+    """
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        timeout_ms = max(1000, int(transaction_timeout * 1000))
+        given = make_url(url).query.get("options", "")  # e.g. a search_path: keep it
+        given = " ".join(given) if isinstance(given, tuple) else given
+        options = f"{given} -c idle_in_transaction_session_timeout={timeout_ms}".strip()
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -39,10 +53,15 @@ def connect(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Apply every pending migration (idempotent; safe from several processes at once
-    on PostgreSQL thanks to the transactional DDL, on SQLite thanks to the file lock)."""
+    """Apply every pending migration. Idempotent, and safe when several processes start
+    at once: on PostgreSQL they queue on an advisory lock held for the transaction (the
+    DDL alone would race on a fresh database), on SQLite on the file's write lock."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
