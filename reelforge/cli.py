@@ -13,11 +13,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from reelforge.cli_keys import credits_app, keys_app
 from reelforge.settings import Settings
 
 app = typer.Typer(help="Reelforge: a self-hosted, Pixverse-compatible video generation API.")
 checkpoint_app = typer.Typer(help="Build and inspect LTX-2 checkpoints.")
 app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(keys_app, name="keys")
+app.add_typer(credits_app, name="credits")
 console = Console(stderr=True)
 
 DataDirOpt = Annotated[

@@ -21,12 +21,42 @@ class Settings(BaseSettings):
         None, description="base URL clients use to reach this server; default: the request's own"
     )
 
+    # --- object storage ----------------------------------------------------------------
+    storage_url: str | None = Field(
+        None,
+        description="s3://bucket/prefix, gs://bucket/prefix or az://container/prefix; "
+        "default: local files in storage_dir (credentials: the cloud's own env variables)",
+    )
+    s3_endpoint: str | None = Field(
+        None, description="S3-compatible server URL (MinIO...); http:// is allowed if given"
+    )
+    s3_region: str | None = Field(None, description="S3 region; default AWS_REGION or us-east-1")
+
     # --- HTTP ---------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     admin_key: str | None = Field(None, description="preset admin API key (else generated)")
     signing_secret: str | None = Field(None, description="HMAC secret for output URLs")
     sync_timeout: float = Field(600.0, gt=0, description="seconds POST /v1/{slug} waits")
+
+    # --- accounts -----------------------------------------------------------------------
+    admin_credits: float | None = Field(
+        None, ge=0, description="credits of the admin account; default unlimited"
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="requests per minute per API key (unless the key sets its "
+        "own); 0 = no limit; the admin key is never limited",
+    )  # fmt: skip
+    rate_limit_storage_url: str = Field(
+        "memory://", description="memory:// (one API process) or redis://host:6379 (shared "
+        "by several API processes)",
+    )  # fmt: skip
+    prices: str | None = Field(
+        None, description="price table overrides: JSON, or the path of a JSON file"
+    )
+    idempotency_hours: float = Field(
+        24.0, ge=24, description="how long an Idempotency-Key is remembered"
+    )
 
     # --- jobs ---------------------------------------------------------------------------
     retention_seconds: float = Field(

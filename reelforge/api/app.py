@@ -15,8 +15,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from reelforge import __version__, accounts, endpoints, jobs
-from reelforge.api import admin_routes, files_routes, requests_routes, submit_routes
-from reelforge.api.deps import OwnerDep, Services
+from reelforge.accounts import credits, idempotency
+from reelforge.accounts.prices import PriceTable
+from reelforge.accounts.ratelimit import RateLimiter
+from reelforge.api import (
+    admin_routes,
+    files_routes,
+    keys_routes,
+    requests_routes,
+    submit_routes,
+    views,
+)
+from reelforge.api.deps import OwnerDep, Services, ServicesDep
 from reelforge.errors import ApiError
 from reelforge.settings import Settings
 from reelforge.storage import LocalStorage, UrlSigner, load_secret
@@ -25,9 +35,11 @@ log = logging.getLogger("reelforge.api")
 
 
 def build_services(settings: Settings) -> Services:
+    queue = jobs.open_queue(settings)
+    credits.ensure_admin(queue.engine, settings.admin_credits)
     return Services(
         settings=settings,
-        queue=jobs.open_queue(settings),
+        queue=queue,
         storage=LocalStorage(settings.resolved_storage_dir),
         signer=UrlSigner(load_secret(settings.signing_secret, settings.data_dir)),
         admin_key=accounts.admin_key(settings),
@@ -36,11 +48,15 @@ def build_services(settings: Settings) -> Services:
             max_video_bytes=settings.max_video_bytes,
             allow_private=settings.allow_private_urls,
         ),
+        limiter=RateLimiter(settings.rate_limit_storage_url, settings.rate_limit_per_minute),
+        prices=PriceTable(settings.prices),
     )
 
 
 def reap_expired(services: Services) -> int:
-    """Delete jobs past their retention and their files; returns how many went."""
+    """Delete jobs past their retention and their files (and forgotten idempotency
+    keys); returns how many jobs went."""
+    idempotency.purge(services.queue.engine)
     expired = services.queue.expire()
     for job in expired:
         if job.output_key:
@@ -74,11 +90,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(requests_routes.router)
     app.include_router(files_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(keys_routes.router)
 
     @app.get("/v1/get-user-credits")
-    def get_user_credits(owner: OwnerDep) -> dict[str, float | None]:
-        """Credits left on the caller's account (the admin key is unlimited)."""
-        return {"credits": None, "free-credits": None}
+    def get_user_credits(owner: OwnerDep, services: ServicesDep) -> dict[str, float | None]:
+        """Credits the caller's account may still spend (null: unlimited)."""
+        balance = credits.balance(services.queue.engine, owner)
+        return views.user_credits(None if balance is None else balance.available)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""FastAPI dependencies that read like prose: `owner: OwnerDep`, `queue: QueueDep`."""
+"""FastAPI dependencies that read like prose: `owner: OwnerDep`, `caller: CallerDep`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from reelforge import accounts
+from reelforge.accounts import keys
+from reelforge.accounts.keys import Caller
+from reelforge.accounts.prices import PriceTable
+from reelforge.accounts.ratelimit import RateLimiter
 from reelforge.endpoints import UrlChecker
 from reelforge.errors import NotFound, Unauthorized
 from reelforge.jobs import Job, JobQueue
@@ -25,6 +28,8 @@ class Services:
     signer: UrlSigner
     admin_key: str
     url_checker: UrlChecker  # vets media URLs at submit (400 before any job exists)
+    limiter: RateLimiter  # requests per minute per key
+    prices: PriceTable  # what a job costs
 
 
 def get_services(request: Request) -> Services:
@@ -34,16 +39,26 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_owner(
+def get_caller(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str:
+) -> Caller:
+    """The key's caller, its request counted against its rate limit (401, 429)."""
     if not x_api_key:
         raise Unauthorized("Missing API key: send it in the x-api-key header")
-    owner = accounts.owner_of(x_api_key, services.admin_key)
-    if owner is None:
+    caller = keys.authenticate(services.queue.engine, x_api_key, services.admin_key)
+    if caller is None:
         raise Unauthorized("Invalid API key")
-    return owner
+    services.limiter.check(caller)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_owner(caller: CallerDep) -> str:
+    """The account the caller acts for: it owns the jobs the caller submits."""
+    return caller.account
 
 
 OwnerDep = Annotated[str, Depends(get_owner)]

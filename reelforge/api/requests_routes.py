@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from reelforge.accounts import credits
 from reelforge.api import views
 from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep, find_job
 from reelforge.jobs import Job, Status
@@ -38,8 +39,12 @@ def result_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
     if not job.terminal:
         return status_answer(services, job, base_url)
     links = views.Links(base_url, job.id)
+    balance = credits.balance(services.queue.engine, job.owner)
     body = views.result(
-        job, links, output_url=output_url(services, job, base_url), remaining_credits=None
+        job,
+        links,
+        output_url=output_url(services, job, base_url),
+        remaining_credits=None if balance is None else balance.available,
     )
     return _answer(job, body)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -13,15 +14,24 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reelforge import endpoints
+from reelforge.accounts import credits, idempotency
+from reelforge.accounts.keys import Caller
 from reelforge.api import views
-from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep
+from reelforge.api.deps import BaseUrlDep, CallerDep, Services, ServicesDep
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
-from reelforge.errors import BadRequest, GatewayTimeout, NotFound
+from reelforge.errors import BadRequest, Forbidden, GatewayTimeout, NotFound
 from reelforge.jobs import Job, Status
 
 router = APIRouter()
 
 SYNC_POLL_SECONDS = 0.2  # how often a waiting sync call re-reads its job
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job_id: str
+    replayed: bool  # an earlier submit with the same Idempotency-Key made this job
 
 
 async def _json_body(request: Request) -> Any:
@@ -34,32 +44,90 @@ async def _json_body(request: Request) -> Any:
         raise BadRequest(f"request body must be valid JSON ({exc})") from None
 
 
-async def accept(request: Request, slug: str, owner: str, services: Services) -> Job:
-    """Validate a submit and record it as a QUEUED job (or refuse with 4xx, no job)."""
+async def accept(request: Request, slug: str, caller: Caller, services: Services) -> Accepted:
+    """Validate a submit, hold its price and record it as a QUEUED job (or refuse with
+    4xx and no job). With an Idempotency-Key, a repeat returns the first job instead."""
     endpoint = endpoints.get(slug)
     if endpoint is None:
         raise NotFound(f"Model {slug} not found")
-    params = endpoint.validate(await _json_body(request), url_checker=services.url_checker)
-    return await run_in_threadpool(services.queue.submit, slug=slug, owner=owner, params=params)
+    if caller.slugs is not None and slug not in caller.slugs:
+        allowed = ", ".join(caller.slugs)
+        raise Forbidden(f"This API key may not use model {slug}; it may use: {allowed}")
+    body = await _json_body(request)
+    params = endpoint.validate(body, url_checker=services.url_checker)
+    job = {
+        "slug": slug,
+        "owner": caller.account,
+        "params": params,
+        "price_units": services.prices.units(endpoint, params),
+    }
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        created = await run_in_threadpool(lambda: services.queue.submit(**job))
+        return Accepted(created.id, replayed=False)
+    outcome = await run_in_threadpool(
+        lambda: idempotency.submit_once(
+            services.queue,
+            scope=caller.key_id,
+            key=idempotency.check_key(key),
+            fingerprint=idempotency.fingerprint(slug, body),
+            keep_seconds=services.settings.idempotency_hours * 3600,
+            **job,
+        )
+    )
+    return Accepted(outcome.job_id, outcome.replayed)
+
+
+def _replay_headers(accepted: Accepted) -> dict[str, str]:
+    return {"idempotent-replayed": "true"} if accepted.replayed else {}
 
 
 @router.post("/v2/{slug}")
 async def submit_async(
-    slug: str, request: Request, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
+    slug: str, request: Request, caller: CallerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> JSONResponse:
     """Queue a generation; answers at once with the request's URLs."""
-    job = await accept(request, slug, owner, services)
-    return JSONResponse(views.submitted(job, views.Links(base_url, job.id)))
+    accepted = await accept(request, slug, caller, services)
+    body = views.submitted(accepted.job_id, views.Links(base_url, accepted.job_id))
+    return JSONResponse(body, headers=_replay_headers(accepted))
 
 
 @router.post("/v1/{slug}", response_model=None)
 async def run_sync(
-    slug: str, request: Request, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
+    slug: str, request: Request, caller: CallerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> FileResponse | JSONResponse:
     """Queue a generation and wait for it; answers the mp4 bytes."""
-    job = await accept(request, slug, owner, services)
+    accepted = await accept(request, slug, caller, services)
+    job = await _wait(services, accepted.job_id, base_url)
+    if job.status is Status.FAILED:
+        body = {"request_id": job.id, "status": "FAILED", "error": job.error}
+        return JSONResponse(body, status_code=FAILED_HTTP_STATUS)
+    assert job.output_key is not None  # COMPLETED always stores its output
+    balance = await run_in_threadpool(credits.balance, services.queue.engine, caller.account)
+    remaining = None if balance is None else balance.available
+    return FileResponse(
+        services.storage.path(job.output_key),
+        media_type="video/mp4",
+        headers={
+            "x-request-id": job.id,
+            "x-seed-value": str(job.params.get("seed")),
+            "x-generation-time": f"{job.inference_time or 0.0:.3f}",
+            "x-cost": views.credits_text(job.cost or 0.0),
+            "x-remaining-credits": views.credits_text(remaining),
+            **_replay_headers(accepted),
+        },
+    )
+
+
+async def _wait(services: Services, job_id: str, base_url: str) -> Job:
+    """The job once terminal; 504 naming it past the sync timeout."""
     deadline = time.monotonic() + services.settings.sync_timeout
-    while not job.terminal:
+    while True:
+        job = await run_in_threadpool(services.queue.get, job_id)
+        if job is None:  # a replayed submit whose job has expired since
+            raise NotFound(f"Request {job_id} not found")
+        if job.terminal:
+            return job
         if time.monotonic() >= deadline:
             links = views.Links(base_url, job.id)
             raise GatewayTimeout(
@@ -70,19 +138,3 @@ async def run_sync(
                 response_url=links.response_url,
             )
         await anyio.sleep(SYNC_POLL_SECONDS)
-        job = await run_in_threadpool(services.queue.get, job.id) or job
-    if job.status is Status.FAILED:
-        body = {"request_id": job.id, "status": "FAILED", "error": job.error}
-        return JSONResponse(body, status_code=FAILED_HTTP_STATUS)
-    assert job.output_key is not None  # COMPLETED always stores its output
-    return FileResponse(
-        services.storage.path(job.output_key),
-        media_type="video/mp4",
-        headers={
-            "x-request-id": job.id,
-            "x-seed-value": str(job.params.get("seed")),
-            "x-generation-time": f"{job.inference_time or 0.0:.3f}",
-            "x-cost": f"{job.cost or 0.0:g}",
-            "x-remaining-credits": "unlimited",
-        },
-    )

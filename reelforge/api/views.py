@@ -18,14 +18,31 @@ class Links:
         self.poll_url = f"{base_url}/v1/requests/{job_id}"
 
 
-def submitted(job: Job, links: Links) -> dict[str, Any]:
+def submitted(job_id: str, links: Links) -> dict[str, Any]:
+    """The submit answer. A new job is always QUEUED, so a replayed submit (the same
+    Idempotency-Key) answers exactly the body the first one did."""
     return {
-        "request_id": job.id,
-        "status": job.status.value,
+        "request_id": job_id,
+        "status": Status.QUEUED.value,
         "poll_url": links.poll_url,
         "status_url": links.status_url,
         "response_url": links.response_url,
     }
+
+
+def credits_text(credits: float | None) -> str:
+    """Credits in a header: plain decimal (no exponent), "unlimited" for None."""
+    if credits is None:
+        return "unlimited"
+    return f"{credits:.4f}".rstrip("0").rstrip(".")
+
+
+def user_credits(available: float | None) -> dict[str, float | None]:
+    """GET /v1/get-user-credits. Reelforge has no free tier: free-credits is 0 on a
+    limited account; both are null on an unlimited one."""
+    if available is None:
+        return {"credits": None, "free-credits": None}
+    return {"credits": available, "free-credits": 0.0}
 
 
 def metrics(job: Job, remaining_credits: float | None) -> dict[str, Any]:

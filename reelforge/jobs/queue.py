@@ -1,9 +1,11 @@
 """Queue operations on the jobs table: submit, claim, heartbeat, progress, finish, expire.
 
-Every state change is one SQL statement inside one transaction, so it is atomic in
-SQLite (BEGIN IMMEDIATE) and PostgreSQL (FOR UPDATE SKIP LOCKED) alike. A claim
-bumps `attempt`; every later write by a worker is fenced on (id, worker_id, attempt,
-PROCESSING), so a worker that lost its lease (paused, partitioned) changes nothing.
+Every state change is one transaction, so it is atomic in SQLite (BEGIN IMMEDIATE)
+and PostgreSQL (FOR UPDATE SKIP LOCKED) alike. A claim bumps `attempt`; every later
+write by a worker is fenced on (id, worker_id, attempt, PROCESSING), so a worker that
+lost its lease (paused, partitioned) changes nothing. A priced job's credits move in
+the same transaction as its state (see billing.py): held at submit, charged on
+COMPLETED, released on FAILED (worker failure, attempts exhausted, cancel) or expiry.
 """
 
 from __future__ import annotations
@@ -13,8 +15,21 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 
+from reelforge.jobs import billing
 from reelforge.jobs.db import connect, migrate
 from reelforge.jobs.record import Job, Status
 from reelforge.jobs.schema import jobs
@@ -33,11 +48,32 @@ class JobQueue:
 
     # --- API side ------------------------------------------------------------------------
 
-    def submit(self, *, slug: str, owner: str, params: dict[str, Any]) -> Job:
-        """Record a new QUEUED job; once this returns, the job survives any crash."""
+    def submit(
+        self, *, slug: str, owner: str, params: dict[str, Any], price_units: int | None = None
+    ) -> Job:
+        """Record a new QUEUED job; once this returns, the job survives any crash.
+        With a price, its credits are held on `owner` first (InsufficientCredits: no job)."""
+        with self.engine.begin() as conn:
+            return self.submit_in(
+                conn, slug=slug, owner=owner, params=params, price_units=price_units
+            )
+
+    def submit_in(
+        self,
+        conn: Connection,
+        *,
+        slug: str,
+        owner: str,
+        params: dict[str, Any],
+        price_units: int | None = None,
+        job_id: str | None = None,
+    ) -> Job:
+        """`submit` inside the caller's transaction (idempotency records share it)."""
+        if price_units is not None:
+            billing.hold(conn, owner, price_units)
         now = time.time()
         values = {
-            "id": str(uuid.uuid4()),
+            "id": job_id or str(uuid.uuid4()),
             "slug": slug,
             "owner": owner,
             "params": params,
@@ -47,13 +83,13 @@ class JobQueue:
             "attempt": 0,
             "progress": 0.0,
             "cancel_requested": False,
+            "price_units": price_units,
         }
-        with self.engine.begin() as conn:
-            row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
-            if conn.dialect.name == "postgresql":  # wake a listening worker (see wakeup.py)
-                conn.execute(
-                    text("SELECT pg_notify(:channel, :slug)"), {"channel": CHANNEL, "slug": slug}
-                )
+        row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
+        if conn.dialect.name == "postgresql":  # wake a listening worker (see wakeup.py)
+            conn.execute(
+                text("SELECT pg_notify(:channel, :slug)"), {"channel": CHANNEL, "slug": slug}
+            )
         return Job.from_row(row)
 
     def get(self, job_id: str) -> Job | None:
@@ -80,11 +116,13 @@ class JobQueue:
         worker's next step. Terminal jobs are left as they are."""
         now = time.time()
         with self.engine.begin() as conn:
-            conn.execute(
+            failed = conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
                 .values(status=Status.FAILED.value, error="cancelled by request", finished_at=now)
-            )
+                .returning(jobs.c.owner, jobs.c.price_units)
+            ).all()
+            billing.release(conn, failed)
             conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.status == Status.PROCESSING.value)
@@ -93,11 +131,16 @@ class JobQueue:
         return self.get(job_id)
 
     def expire(self) -> list[Job]:
-        """Delete every job past its retention; returns them so their files can go too."""
+        """Delete every job past its retention; returns them so their files can go too.
+        A job that never finished gives its held credits back."""
         now = time.time()
         with self.engine.begin() as conn:
-            rows = conn.execute(delete(jobs).where(jobs.c.expires_at <= now).returning(*jobs.c))
-            return [Job.from_row(row) for row in rows]
+            rows = conn.execute(
+                delete(jobs).where(jobs.c.expires_at <= now).returning(*jobs.c)
+            ).all()
+            expired = [Job.from_row(row) for row in rows]
+            billing.release(conn, [job for job in expired if not job.terminal])
+            return expired
 
     # --- worker side ---------------------------------------------------------------------
 
@@ -107,7 +150,7 @@ class JobQueue:
         now = time.time()
         lease_lost = and_(jobs.c.status == Status.PROCESSING.value, jobs.c.lease_until < now)
         with self.engine.begin() as conn:
-            conn.execute(
+            exhausted = conn.execute(
                 update(jobs)
                 .where(lease_lost, jobs.c.attempt >= self.max_attempts)
                 .values(
@@ -116,7 +159,9 @@ class JobQueue:
                     error=f"the worker running this job stopped responding "
                     f"{self.max_attempts} times; giving up",
                 )
-            )
+                .returning(jobs.c.owner, jobs.c.price_units)
+            ).all()
+            billing.release(conn, exhausted)
             candidate = (
                 select(jobs.c.id)
                 .where(or_(jobs.c.status == Status.QUEUED.value, lease_lost))
@@ -173,14 +218,17 @@ class JobQueue:
         inference_time: float,
         cost: float,
     ) -> bool:
-        """COMPLETED with its output; False (and nothing changed) if we lost the claim."""
+        """COMPLETED with its output; False (and nothing changed) if we lost the claim.
+        A priced job is charged the price held at submit, whatever `cost` says (the
+        worker's default price is only for jobs submitted without one)."""
+        held = cast(jobs.c.price_units, Float) / billing.UNITS_PER_CREDIT
         return self._finish(
             job,
             status=Status.COMPLETED.value,
             output_key=output_key,
             video=video,
             inference_time=inference_time,
-            cost=cost,
+            cost=func.coalesce(held, cost),
             progress=1.0,
             stage="done",
         )
@@ -208,13 +256,21 @@ class JobQueue:
         return result.rowcount == 1
 
     def _finish(self, job: Job, **values: Any) -> bool:
+        """The fenced terminal write, and the job's credits settled in the same transaction."""
         with self.engine.begin() as conn:
-            result = conn.execute(
+            row = conn.execute(
                 update(jobs)
                 .where(_held_by(job))
                 .values(finished_at=time.time(), lease_until=None, **values)
-            )
-        return result.rowcount == 1
+                .returning(jobs.c.id, jobs.c.owner, jobs.c.price_units, jobs.c.status)
+            ).one_or_none()
+            if row is None:
+                return False
+            if row.status == Status.COMPLETED.value and row.price_units is not None:
+                billing.charge(conn, row.owner, row.price_units, row.id)
+            else:
+                billing.release(conn, [row])
+        return True
 
 
 def _held_by(job: Job):  # type: ignore[no-untyped-def]

@@ -39,6 +39,7 @@ class Job:
     video: dict[str, Any] | None  # COMPLETED only: facts of the mp4
     inference_time: float | None  # seconds the successful attempt ran
     cost: float | None  # credits charged
+    price_units: int | None = None  # credits held at submit, in billing units; None = unbilled
 
     @property
     def terminal(self) -> bool:

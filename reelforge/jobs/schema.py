@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -45,6 +46,9 @@ jobs = Table(
     Column("video", JSON),  # COMPLETED: width, height, fps, frame_count, duration, ...
     Column("inference_time", Float),  # seconds the successful attempt took
     Column("cost", Float),  # credits charged (only on COMPLETED)
+    # credits held at submit, in billing units (see billing.py); None = not billed.
+    # Held while QUEUED/PROCESSING, charged on COMPLETED, released on FAILED or expiry.
+    Column("price_units", BigInteger),
 )
 
 workers = Table(
@@ -61,4 +65,54 @@ workers = Table(
     Column("heartbeat_at", Float, nullable=False),  # live while recent
     Column("current_job", String(36)),  # the job it is running, if any
     Column("jobs_done", Integer, nullable=False, default=0),
+)
+
+# --- accounts (migration 0003) -------------------------------------------------------------
+# Credits are integers of 1/10000 credit ("units"): sums stay exact in both databases.
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the owner name on jobs ("admin", "team-a")
+    Column("balance", BigInteger),  # units owned; None = unlimited; only grants/charges move it
+    Column("held", BigInteger, nullable=False, default=0),  # units reserved by unfinished jobs
+    Column("created_at", Float, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),  # public id, part of the visible prefix
+    Column("account_id", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(64), nullable=False),  # sha256 hex of the whole key
+    Column("slugs", JSON),  # endpoints it may use; None = all
+    Column("rate_limit", Integer),  # requests per minute; None = the server default
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+credit_ledger = Table(
+    "credit_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # grant / charge
+    Column("units", BigInteger, nullable=False),  # signed change of accounts.balance
+    Column("job_id", String(36)),  # charge: the COMPLETED job
+    Column("note", String(255)),
+    Column("created_at", Float, nullable=False),
+    Index("ix_credit_ledger_account", "account_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), primary_key=True),  # the API key's id: keys never collide
+    Column("key", String(255), primary_key=True),  # the client's Idempotency-Key
+    Column("fingerprint", String(64), nullable=False),  # sha256 of slug + canonical body
+    Column("job_id", String(36), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_idempotency_expires", "expires_at"),
 )

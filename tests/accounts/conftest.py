@@ -1,0 +1,166 @@
+"""Accounts fixtures: real `reelforge serve` processes on SQLite (in-memory rate limits)
+and on PostgreSQL + Redis (shared rate limits), keys issued through the admin API, and
+read access to the server's database for checking the books.
+
+The PostgreSQL + Redis half needs both on 127.0.0.1 (5432, database `test`; 6379); when
+either is unreachable those tests are skipped, saying which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy
+from sqlalchemy import Engine, text
+
+from reelforge.jobs import connect
+from tests.support.server import FAKE_ENGINE, ServerProcess
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379"
+V6 = "pixverse-v6"
+# every cell 1 credit per second: a 1 s job costs exactly 1 credit
+ONE_PER_SECOND = '{"*": {"*": 1}}'
+
+
+def small_job(seed: int = 1, **extra: Any) -> dict[str, Any]:
+    """A cheap pixverse-v6 body: 1 s, 360p, silent (1 credit at ONE_PER_SECOND)."""
+    body = {
+        "prompt": "a lighthouse at night",
+        "duration": 1,
+        "quality": "360p",
+        "generate_audio_switch": False,
+        "seed": seed,
+    }
+    return {**body, **extra}
+
+
+def postgres_unreachable() -> str | None:
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except sqlalchemy.exc.OperationalError as exc:
+        return f"no PostgreSQL at 127.0.0.1:5432 ({str(exc.orig).strip().splitlines()[0]})"
+    return None
+
+
+def redis_unreachable() -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return f"no Redis at 127.0.0.1:6379 ({exc})"
+    return None
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A private schema; yields a database URL whose connections all work inside it."""
+    schema = f"acct_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SET lock_timeout = '15s'"))
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
+@dataclass
+class Backend:
+    """Where the servers of one test keep their state."""
+
+    name: str  # "sqlite" or "postgresql"
+    root: Path
+    env: dict[str, str] = field(default_factory=dict)
+    database_url: str = ""
+
+    def db(self) -> Engine:
+        return connect(self.database_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path) -> Iterator[Backend]:
+    """SQLite + memory:// rate limits, or PostgreSQL + redis:// rate limits."""
+    if request.param == "sqlite":
+        yield Backend("sqlite", tmp_path, {}, f"sqlite:///{tmp_path / 'data' / 'reelforge.db'}")
+        return
+    reason = postgres_unreachable() or redis_unreachable()
+    if reason:
+        pytest.skip(f"PostgreSQL + Redis half: {reason}")
+    with postgres_schema() as url:
+        env = {"REELFORGE_DATABASE_URL": url, "REELFORGE_RATE_LIMIT_STORAGE_URL": REDIS}
+        yield Backend("postgresql", tmp_path, env, url)
+
+
+@pytest.fixture
+def start_server(backend: Backend) -> Iterator[Callable[..., ServerProcess]]:
+    """Start `reelforge serve` on the backend (fake engine, 1 credit per second); every
+    server started is stopped at the end. Servers of one test share the database."""
+    started: list[ServerProcess] = []
+
+    def start(data: str = "data", **env: str) -> ServerProcess:
+        server = ServerProcess(
+            backend.root / data,
+            REELFORGE_ENGINE=FAKE_ENGINE,
+            REELFORGE_PRICES=ONE_PER_SECOND,
+            **{**backend.env, **env},
+        )
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def issue_key(server: ServerProcess, **body: Any) -> str:
+    """A new key through the admin API; returns the key itself."""
+    body.setdefault("name", f"team-{uuid.uuid4().hex[:6]}")
+    response = httpx.post(f"{server.base_url}/v1/admin/keys", json=body, headers=server.headers())
+    assert response.status_code == 200, response.text
+    return response.json()["key"]
+
+
+def account_of(server: ServerProcess, key: str) -> dict[str, Any]:
+    """The key's account as the admin API lists it (balance, held, available)."""
+    prefix = "_".join(key.split("_")[:2])
+    keys = httpx.get(f"{server.base_url}/v1/admin/keys", headers=server.headers()).json()
+    [info] = [item for item in keys["keys"] if item["prefix"] == prefix]
+    listed = httpx.get(f"{server.base_url}/v1/admin/accounts", headers=server.headers()).json()
+    [account] = [item for item in listed["accounts"] if item["account"] == info["account"]]
+    return account
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def queue_db(request, tmp_path) -> Iterator[Engine]:
+    """A migrated database (no server) with the admin account, on SQLite or PostgreSQL."""
+    from reelforge.accounts import credits
+    from reelforge.jobs import migrate
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'jobs.db'}"
+        else:
+            reason = postgres_unreachable()
+            if reason:
+                pytest.skip(reason)
+            url = stack.enter_context(postgres_schema())
+        engine = connect(url)
+        stack.callback(engine.dispose)
+        migrate(engine)
+        credits.ensure_admin(engine, None)
+        yield engine
