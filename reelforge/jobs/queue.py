@@ -23,7 +23,6 @@ from sqlalchemy import (
     cast,
     delete,
     func,
-    or_,
     select,
     text,
     update,
@@ -162,30 +161,35 @@ class JobQueue:
                 .returning(jobs.c.owner, jobs.c.price_units)
             ).all()
             billing.release(conn, exhausted)
-            candidate = (
-                select(jobs.c.id)
-                .where(or_(jobs.c.status == Status.QUEUED.value, lease_lost))
-                .where(jobs.c.expires_at > now)
-                .order_by(jobs.c.created_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if slugs is not None:
-                candidate = candidate.where(jobs.c.slug.in_(list(slugs)))
-            row = conn.execute(
-                update(jobs)
-                .where(jobs.c.id == candidate.scalar_subquery())
-                .values(
-                    status=Status.PROCESSING.value,
-                    worker_id=worker_id,
-                    attempt=jobs.c.attempt + 1,
-                    lease_until=now + self.lease,
-                    started_at=func.coalesce(jobs.c.started_at, now),
-                    progress=0.0,
-                    stage="starting",
+            # two indexed look-ups, not one OR (which scans and sorts the whole table):
+            # jobs whose worker died first (they are the older ones), then QUEUED
+            row = None
+            for runnable in (lease_lost, jobs.c.status == Status.QUEUED.value):
+                candidate = (
+                    select(jobs.c.id)
+                    .where(runnable, jobs.c.expires_at > now)
+                    .order_by(jobs.c.created_at)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
                 )
-                .returning(*jobs.c)
-            ).one_or_none()
+                if slugs is not None:
+                    candidate = candidate.where(jobs.c.slug.in_(list(slugs)))
+                row = conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == candidate.scalar_subquery())
+                    .values(
+                        status=Status.PROCESSING.value,
+                        worker_id=worker_id,
+                        attempt=jobs.c.attempt + 1,
+                        lease_until=now + self.lease,
+                        started_at=func.coalesce(jobs.c.started_at, now),
+                        progress=0.0,
+                        stage="starting",
+                    )
+                    .returning(*jobs.c)
+                ).one_or_none()
+                if row is not None:
+                    break
         return Job.from_row(row) if row else None
 
     def heartbeat(self, job: Job) -> tuple[bool, bool]:
@@ -285,7 +289,8 @@ def _held_by(job: Job):  # type: ignore[no-untyped-def]
 
 def open_queue(settings: Settings) -> JobQueue:
     """The queue on the configured database, its schema brought up to date."""
-    engine = connect(settings.resolved_database_url)
+    # a transaction left idle longer than a third of the lease is cut by PostgreSQL
+    engine = connect(settings.resolved_database_url, transaction_timeout=settings.lease_seconds / 3)
     migrate(engine)
     return JobQueue(
         engine,
