@@ -29,7 +29,7 @@ from reelforge.api import (
 from reelforge.api.deps import OwnerDep, Services, ServicesDep
 from reelforge.errors import ApiError
 from reelforge.settings import Settings
-from reelforge.storage import LocalStorage, UrlSigner, load_secret
+from reelforge.storage import UrlSigner, load_secret, open_storage
 
 log = logging.getLogger("reelforge.api")
 
@@ -40,7 +40,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         queue=queue,
-        storage=LocalStorage(settings.resolved_storage_dir),
+        storage=open_storage(settings),
         signer=UrlSigner(load_secret(settings.signing_secret, settings.data_dir)),
         admin_key=accounts.admin_key(settings),
         url_checker=endpoints.media_url_checker(
@@ -59,8 +59,12 @@ def reap_expired(services: Services) -> int:
     idempotency.purge(services.queue.engine)
     expired = services.queue.expire()
     for job in expired:
-        if job.output_key:
+        if not job.output_key:
+            continue
+        try:
             services.storage.delete(job.output_key)
+        except Exception:  # the row is gone already: log, and let the sweep go on
+            log.exception("could not delete %s of expired request %s", job.output_key, job.id)
     return len(expired)
 
 

@@ -15,7 +15,7 @@ from reelforge.endpoints import UrlChecker
 from reelforge.errors import NotFound, Unauthorized
 from reelforge.jobs import Job, JobQueue
 from reelforge.settings import Settings
-from reelforge.storage import LocalStorage, UrlSigner
+from reelforge.storage import Storage, UrlSigner
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Services:
 
     settings: Settings
     queue: JobQueue
-    storage: LocalStorage
+    storage: Storage
     signer: UrlSigner
     admin_key: str
     url_checker: UrlChecker  # vets media URLs at submit (400 before any job exists)

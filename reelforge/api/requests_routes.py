@@ -23,10 +23,12 @@ def _answer(job: Job, body: dict[str, Any]) -> JSONResponse:
 
 
 def output_url(services: Services, job: Job, base_url: str) -> str | None:
-    """Signed URL of a completed job's mp4, valid as long as the job is retained."""
+    """Signed URL of a completed job's mp4, valid as long as the job is retained: the
+    store's own presigned URL where it can, else Reelforge's /files URL."""
     if job.output_key is None:
         return None
-    return services.signer.url(base_url, job.output_key, job.expires_at)
+    presigned = services.storage.presigned_url(job.output_key, job.expires_at)
+    return presigned or services.signer.url(base_url, job.output_key, job.expires_at)
 
 
 def status_answer(services: Services, job: Job, base_url: str) -> JSONResponse:

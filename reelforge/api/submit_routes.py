@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from reelforge import endpoints
@@ -95,7 +95,7 @@ async def submit_async(
 @router.post("/v1/{slug}", response_model=None)
 async def run_sync(
     slug: str, request: Request, caller: CallerDep, services: ServicesDep, base_url: BaseUrlDep
-) -> FileResponse | JSONResponse:
+) -> Response:
     """Queue a generation and wait for it; answers the mp4 bytes."""
     accepted = await accept(request, slug, caller, services)
     job = await _wait(services, accepted.job_id, base_url)
@@ -105,18 +105,20 @@ async def run_sync(
     assert job.output_key is not None  # COMPLETED always stores its output
     balance = await run_in_threadpool(credits.balance, services.queue.engine, caller.account)
     remaining = None if balance is None else balance.available
-    return FileResponse(
-        services.storage.path(job.output_key),
-        media_type="video/mp4",
-        headers={
-            "x-request-id": job.id,
-            "x-seed-value": str(job.params.get("seed")),
-            "x-generation-time": f"{job.inference_time or 0.0:.3f}",
-            "x-cost": views.credits_text(job.cost or 0.0),
-            "x-remaining-credits": views.credits_text(remaining),
-            **_replay_headers(accepted),
-        },
-    )
+    headers = {
+        "x-request-id": job.id,
+        "x-seed-value": str(job.params.get("seed")),
+        "x-generation-time": f"{job.inference_time or 0.0:.3f}",
+        "x-cost": views.credits_text(job.cost or 0.0),
+        "x-remaining-credits": views.credits_text(remaining),
+        **_replay_headers(accepted),
+    }
+    path = services.storage.local_path(job.output_key)
+    if path is not None:
+        return FileResponse(path, media_type="video/mp4", headers=headers)
+    # an object store: relay its bytes (the GET is sent here, so a missing object raises now)
+    chunks = await run_in_threadpool(services.storage.read, job.output_key)
+    return StreamingResponse(chunks, media_type="video/mp4", headers=headers)
 
 
 async def _wait(services: Services, job_id: str, base_url: str) -> Job:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+from reelforge.storage.base import READ_CHUNK_BYTES, check_key
 
 
 class LocalStorage:
@@ -14,8 +18,13 @@ class LocalStorage:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
 
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
+
     def path(self, key: str) -> Path:
         """Where `key` lives on disk; refuses keys that would escape the root."""
+        check_key(key)
+        # resolve() as well: a symlink inside the root must not lead out of it
         target = (self.root / key).resolve()
         if not target.is_relative_to(self.root) or target == self.root:
             raise ValueError(f"invalid storage key {key!r}")
@@ -34,3 +43,22 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def read(self, key: str) -> Iterator[bytes]:
+        """The file's bytes in chunks; FileNotFoundError at once if it is missing."""
+        return _chunks(self.path(key).open("rb"))
+
+    def local_path(self, key: str) -> Path | None:
+        """The file itself (which may not exist: check `exists` or catch on open)."""
+        return self.path(key)
+
+    def presigned_url(self, key: str, expires_at: float) -> str | None:
+        """Always None: a directory cannot sign, so the API signs its own /files URL."""
+        check_key(key)
+        return None
+
+
+def _chunks(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(READ_CHUNK_BYTES):
+            yield chunk

@@ -23,7 +23,7 @@ from reelforge.jobs.wakeup import Wakeup
 from reelforge.media.encode import encode_mp4
 from reelforge.media.probe import probe
 from reelforge.settings import Settings
-from reelforge.storage import LocalStorage
+from reelforge.storage import open_storage
 from reelforge.worker.heartbeat import Heartbeat
 from reelforge.worker.inputs import ingest_all
 
@@ -39,7 +39,7 @@ class Worker:
         self.settings = settings
         self.engine = engine
         self.queue = queue or jobs.open_queue(settings)
-        self.storage = LocalStorage(settings.resolved_storage_dir)
+        self.storage = open_storage(settings)
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.slugs = served_slugs(settings)
 
