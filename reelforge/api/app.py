@@ -134,3 +134,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _crash(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse({"error": "internal server error"}, status_code=500)
+
+
+def app_from_env() -> FastAPI:
+    """The API alone, configured from REELFORGE_* variables: for API-only replicas,
+    `uvicorn --factory reelforge.api.app:app_from_env` (no worker, no model)."""
+    return create_app(Settings())
