@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
+import time
 
 import httpx
+from segmind import SegmindClient
 
 from tests.support.checks import assert_video
-from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
+from tests.support.server import FAKE_ENGINE, REPO, ServerProcess, free_port
 
 
 def test_first_start_creates_prints_and_keeps_the_admin_key(tmp_path):
@@ -52,3 +56,32 @@ def test_run_reports_a_failure(server, tmp_path):
     assert completed.returncode != 0
     assert "refused (400)" in completed.stderr and "duration" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_api_only_replica_queues_without_running(tmp_path, media_server):
+    """`uvicorn --factory reelforge.api.app:app_from_env`: the API alone, no worker."""
+    port = free_port()
+    env = {**os.environ, "REELFORGE_DATA_DIR": str(tmp_path), "REELFORGE_ADMIN_KEY": "k",
+           "REELFORGE_ALLOW_PRIVATE_URLS": "true", "PYTHONPATH": str(REPO)}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "reelforge.api.app:app_from_env",
+         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            time.sleep(0.1)
+        client = SegmindClient(api_key="k", base_url=f"{base}/v1")
+        job = client.submit_async("pixverse-text2video", prompt="waves", duration=5)
+        time.sleep(1)
+        assert job.status()["status"] == "QUEUED"  # nobody claims it: no worker here
+        status = httpx.get(f"{base}/v1/admin/status", headers={"x-api-key": "k"}).json()
+        assert status["workers"] == []
+        assert status["queues"]["pixverse-text2video"]["QUEUED"] == 1
+    finally:
+        process.terminate()
+        process.wait(10)
