@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from reelforge.cli_keys import credits_app, keys_app
+from reelforge.cli_upload import upload
 from reelforge.settings import Settings
 
 app = typer.Typer(help="Reelforge: a self-hosted, Pixverse-compatible video generation API.")
@@ -21,6 +22,7 @@ checkpoint_app = typer.Typer(help="Build and inspect LTX-2 checkpoints.")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(keys_app, name="keys")
 app.add_typer(credits_app, name="credits")
+app.command("upload")(upload)
 console = Console(stderr=True)
 
 DataDirOpt = Annotated[

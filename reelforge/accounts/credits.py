@@ -7,6 +7,7 @@ ledger row, so `balance == sum(ledger)` for every limited account.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from reelforge.jobs.billing import record, to_credits, to_units
 from reelforge.jobs.schema import accounts
 
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+MAX_CREDITS = 1e12  # per grant; in 1/10000 units that stays far inside BIGINT
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,16 @@ def check_name(account: str) -> str:
     return account
 
 
+def check_amount(credits: float) -> float:
+    """A grant or opening balance that the ledger's 64-bit integers can hold exactly."""
+    if not math.isfinite(credits) or abs(credits) > MAX_CREDITS:
+        raise BadRequest(f"credits: give an amount between -{MAX_CREDITS:g} and {MAX_CREDITS:g}")
+    return credits
+
+
 def open_account(conn: Connection, account: str, credits: float | None) -> None:
     """Create `account` with `credits` (None: unlimited), the start recorded as a grant."""
-    units = None if credits is None else to_units(credits)
+    units = None if credits is None else to_units(check_amount(credits))
     conn.execute(
         insert(accounts).values(
             id=check_name(account), balance=units, held=0, created_at=time.time()
@@ -94,7 +104,7 @@ def ensure_admin(engine: Engine, admin_credits: float | None) -> None:
 
 def grant(engine: Engine, account: str, credits: float, note: str | None = None) -> Balance:
     """Add (or, negative, take back) credits. Taking back never goes below what is held."""
-    units = to_units(credits)
+    units = to_units(check_amount(credits))
     if units == 0:
         raise BadRequest("credits: give a non-zero amount")
     with engine.begin() as conn:

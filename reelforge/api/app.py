@@ -24,10 +24,12 @@ from reelforge.api import (
     keys_routes,
     requests_routes,
     submit_routes,
+    uploads_routes,
     views,
 )
 from reelforge.api.deps import OwnerDep, Services, ServicesDep
 from reelforge.errors import ApiError
+from reelforge.media import uploads
 from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
 
@@ -57,6 +59,7 @@ def reap_expired(services: Services) -> int:
     """Delete jobs past their retention and their files (and forgotten idempotency
     keys); returns how many jobs went."""
     idempotency.purge(services.queue.engine)
+    uploads.purge(services.queue.engine, services.storage)  # expired input uploads
     expired = services.queue.expire()
     for job in expired:
         if not job.output_key:
@@ -106,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    uploads_routes.register(app, services)  # POST /v1/files, before /v1/{slug}
     # last: /v1/{slug} and /v2/{slug} would otherwise shadow the fixed paths above
     app.include_router(submit_routes.router)
     return app
@@ -122,7 +126,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "query")
+        where = ".".join(
+            str(part) for part in first.get("loc", ()) if part not in ("query", "body", "path")
+        )
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, 400)
 
     @app.exception_handler(HTTPException)

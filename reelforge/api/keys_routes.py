@@ -28,7 +28,7 @@ class NewKey(BaseModel):
 
     name: str = Field(min_length=1, max_length=128)
     account: str | None = None  # default: a new account named after the key
-    credits: float = Field(0.0, ge=0)  # opening balance of a new account
+    credits: float = Field(0.0, ge=0, le=credits.MAX_CREDITS)  # opening balance, new account
     unlimited: bool = False  # a new account with unlimited credits
     slugs: list[str] | None = None  # models it may use; default all
     rate_limit: int | None = Field(None, ge=0)  # requests per minute; default the server's
@@ -37,7 +37,7 @@ class NewKey(BaseModel):
 class Grant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    credits: float
+    credits: float = Field(ge=-credits.MAX_CREDITS, le=credits.MAX_CREDITS)
     note: str | None = Field(None, max_length=255)
 
 

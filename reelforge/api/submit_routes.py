@@ -26,6 +26,8 @@ router = APIRouter()
 
 SYNC_POLL_SECONDS = 0.2  # how often a waiting sync call re-reads its job
 IDEMPOTENCY_HEADER = "idempotency-key"
+_OBJECT = {"type": "object", "description": "the endpoint's parameters, e.g. prompt"}  # OpenAPI
+_BODY = {"requestBody": {"content": {"application/json": {"schema": _OBJECT}}}}
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def _replay_headers(accepted: Accepted) -> dict[str, str]:
     return {"idempotent-replayed": "true"} if accepted.replayed else {}
 
 
-@router.post("/v2/{slug}")
+@router.post("/v2/{slug}", openapi_extra=_BODY)
 async def submit_async(
     slug: str, request: Request, caller: CallerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> JSONResponse:
@@ -92,7 +94,7 @@ async def submit_async(
     return JSONResponse(body, headers=_replay_headers(accepted))
 
 
-@router.post("/v1/{slug}", response_model=None)
+@router.post("/v1/{slug}", response_model=None, openapi_extra=_BODY)  # fmt: skip
 async def run_sync(
     slug: str, request: Request, caller: CallerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> Response:

@@ -58,6 +58,17 @@ BLOCKED_V6: tuple[tuple[IPv6Network, str], ...] = tuple(
 
 _NAT64 = IPv6Network("64:ff9b::/96")
 
+# Cloud metadata services: refused even when private addresses are allowed (a test
+# server on a cloud VM must not hand out the VM's credentials).
+METADATA: tuple[IPv4Network | IPv6Network, ...] = (
+    IPv4Network("169.254.169.254/32"),  # AWS, GCP, Azure, OpenStack, DigitalOcean, ...
+    IPv4Network("169.254.170.2/32"),  # AWS ECS task metadata
+    IPv4Network("100.100.100.200/32"),  # Alibaba Cloud
+    IPv6Network("fd00:ec2::254/128"),  # AWS over IPv6
+)
+
+Networks = tuple[IPv4Network | IPv6Network, ...]
+
 
 def embedded_ipv4(ip: IPv6Address) -> IPv4Address | None:
     """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), if any."""
@@ -96,6 +107,29 @@ def describe_blocked(ip: IPAddress | str) -> str | None:
         return None
     article = "an" if kind[0] in "aeiou" else "a"
     return f"{article} {kind} address {ip}"
+
+
+def _within(ip: IPAddress, networks: Networks) -> bool:
+    candidates: list[IPAddress] = [ip]
+    if isinstance(ip, IPv6Address) and (inner := embedded_ipv4(ip)) is not None:
+        candidates.append(inner)
+    return any(c.version == n.version and c in n for c in candidates for n in networks)
+
+
+def always_refused(ip: IPAddress | str, blocked_extra: Networks = ()) -> str | None:
+    """Why `ip` is refused even when private addresses are allowed, or None.
+
+    Cloud metadata addresses are always refused; so are `blocked_extra` networks (a seam
+    for tests, which run their servers on loopback with private addresses allowed and
+    still need to prove refusals). The rest of the policy of `reelforge.media.ingest`:
+    every address `describe_blocked` names, unless REELFORGE_ALLOW_PRIVATE_URLS."""
+    if isinstance(ip, str):
+        ip = ip_address(ip.split("%", 1)[0])
+    if _within(ip, METADATA):
+        return f"a cloud metadata address {ip}"
+    if _within(ip, blocked_extra):
+        return describe_blocked(ip) or f"a blocked address {ip}"
+    return None
 
 
 def literal_ip(host: str) -> IPAddress | None:

@@ -9,6 +9,7 @@ network-capable demuxers (HLS, concat, ...) and Pillow's exotic plugins out of r
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import av
@@ -29,7 +30,8 @@ def detect_media(path: Path) -> str:
     """Sniff a file's format from its first bytes.
 
     Returns one of "png", "jpeg", "webp", "gif", "bmp", "tiff", "heif", "avif", "mp4",
-    "mov", "webm", "matroska", "avi", or "unknown". The name of the file is ignored.
+    "mov", "webm", "matroska", "avi", "hls" (a playlist), or "unknown". The name of the
+    file is ignored.
     """
     with Path(path).open("rb") as f:
         head = f.read(64)
@@ -45,6 +47,8 @@ def detect_media(path: Path) -> str:
         return "bmp"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return "tiff"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#EXTM3U"):
+        return "hls"  # a playlist that would make FFmpeg fetch its segments: never opened
     if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML; WebM says so in its DocType
         return "webm" if b"webm" in head else "matroska"
     if head[4:8] in _QUICKTIME_ATOMS:
@@ -73,13 +77,17 @@ def load_image(path: Path, *, max_pixels: int = 64_000_000) -> Image.Image:
     if kind not in IMAGE_FORMATS:
         raise InputError(f"unsupported image format ({_name(kind)}); use PNG, JPEG or WebP")
     try:
-        with Image.open(path, formats=[IMAGE_FORMATS[kind]]) as image:
+        with warnings.catch_warnings():
+            # Pillow only warns between its two bomb limits; here a bomb is an error
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path, formats=[IMAGE_FORMATS[kind]])
+        with image:
             width, height = image.size
             if width * height > max_pixels:
                 raise InputError(_too_many_pixels(width, height, max_pixels))
             image.load()
             return _to_rgb(ImageOps.exif_transpose(image))
-    except Image.DecompressionBombError as exc:  # Pillow's own, larger limit
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"image is too large: {exc}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputError(f"cannot decode the {_name(kind)} image: {exc}") from None

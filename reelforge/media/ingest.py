@@ -33,13 +33,15 @@ import httpcore
 import httpx
 
 from reelforge.errors import InputError
-from reelforge.media.addresses import describe_blocked, literal_ip
+from reelforge.media.addresses import Networks, always_refused, describe_blocked, literal_ip
 from reelforge.media.decode import detect_media, load_image, load_video
-from reelforge.media.pinning import FetchRefused, PinnedBackend, Pins
+from reelforge.media.pinning import FetchRefused, PinnedBackend, Pins, Resolver
 
 __all__ = ["MAX_REDIRECTS", "check_url", "detect_media", "fetch", "load_image", "load_video"]
 
 MAX_REDIRECTS = 5
+CONNECT_TIMEOUT = 10.0  # seconds to open one connection (each is also within the total)
+READ_TIMEOUT = 30.0  # seconds one read may wait for data (a stalled server)
 DATA_MEDIA_TYPES = ("image/", "video/", "application/octet-stream")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _HEADERS = [
@@ -52,14 +54,17 @@ _HEADERS = [
 # --- offline checks ----------------------------------------------------------------------
 
 
-def check_url(url: str, *, max_bytes: int, allow_private: bool) -> None:
+def check_url(
+    url: str, *, max_bytes: int, allow_private: bool, blocked_extra: Networks = ()
+) -> None:
     """Check what can be checked about an input URL without touching the network.
 
     Accepts http, https and data URLs. Refuses: other schemes, malformed URLs, user
     names/passwords in the URL, a host that is a literal non-public IP address (in any
     spelling the resolver accepts, e.g. ``2130706433``) or ``localhost`` unless
-    `allow_private`, and data URLs that are not image/video (or octet-stream) or whose
-    payload decodes to more than `max_bytes`. Raises ValueError with a short message.
+    `allow_private`, a literal cloud metadata or `blocked_extra` address even then, and
+    data URLs that are not image/video (or octet-stream) or whose payload decodes to
+    more than `max_bytes`. Raises ValueError with a short message.
     """
     scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
     if scheme == "data":
@@ -68,13 +73,14 @@ def check_url(url: str, *, max_bytes: int, allow_private: bool) -> None:
     if scheme not in ("http", "https"):
         raise ValueError("URL must start with http://, https:// or data:")
     parsed = _parse_http(url)
-    if allow_private:
-        return
     host = parsed.host.rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if not allow_private and (host == "localhost" or host.endswith(".localhost")):
         raise ValueError(f"URL points to a loopback host {host}")
     ip = literal_ip(host)
-    reason = describe_blocked(ip) if ip is not None else None
+    if ip is None:
+        return
+    reason = None if allow_private else describe_blocked(ip)
+    reason = reason or always_refused(ip, blocked_extra)
     if reason:
         raise ValueError(f"URL points to {reason}")
 
@@ -135,28 +141,52 @@ def _short(url: str) -> str:
 # --- fetch -------------------------------------------------------------------------------
 
 
-def fetch(url: str, dest: Path, *, max_bytes: int, timeout: float, allow_private: bool) -> Path:
+def fetch(
+    url: str,
+    dest: Path,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private: bool,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+    blocked_extra: Networks = (),
+    resolver: Resolver | None = None,
+) -> Path:
     """Download `url` (http, https or data) to `dest` and return `dest`.
 
     Enforces everything in `check_url`, plus for http(s): every address a host resolves
     to must be public unless `allow_private` (the connection goes to exactly the
     addresses checked), at most `MAX_REDIRECTS` redirects (each hop checked again), only
     a final 200 counts, the body may not exceed `max_bytes` (counted while reading) and
-    the whole fetch must finish within `timeout` seconds. Raises InputError with a
-    message naming the problem; no partial file is left at `dest` on failure.
+    the whole fetch must finish within `timeout` seconds (each connection within
+    `connect_timeout`, and no read may wait longer than `read_timeout` for data). Raises
+    InputError with a message naming the problem; no partial file is left at `dest`.
+
+    `blocked_extra` (networks refused even with `allow_private`) and `resolver` (instead
+    of the system's DNS) are seams for tests; product code leaves them alone.
     """
     dest = Path(dest)
+    deadline = time.monotonic() + timeout
     try:
-        check_url(url, max_bytes=max_bytes, allow_private=allow_private)
+        check_url(url, max_bytes=max_bytes, allow_private=allow_private,
+                  blocked_extra=blocked_extra)  # fmt: skip
         if url.strip()[:5].lower() == "data:":
             dest.write_bytes(_decode_data_url(url, max_bytes))
         else:
-            _fetch_http(url.strip(), dest, max_bytes, time.monotonic() + timeout, allow_private)
+            pins = Pins(allow_private, deadline, blocked_extra=blocked_extra, resolver=resolver)
+            limits = {"connect": connect_timeout, "read": read_timeout}
+            _fetch_http(url.strip(), dest, max_bytes, deadline, pins, limits)
         return dest
     except (ValueError, FetchRefused) as exc:
         detail = str(exc)
-    except httpcore.TimeoutException:
-        detail = f"timed out after {timeout:g} s"
+    except httpcore.TimeoutException as exc:
+        if time.monotonic() >= deadline - 0.01:
+            detail = f"timed out after {timeout:g} s"
+        elif isinstance(exc, httpcore.ConnectTimeout):
+            detail = f"could not connect within {connect_timeout:g} s"
+        else:
+            detail = f"no data received for {read_timeout:g} s"
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         detail = str(exc) or type(exc).__name__  # e.g. "[Errno 111] Connection refused"
     except BaseException:
@@ -182,8 +212,9 @@ def _decode_data_url(url: str, max_bytes: int) -> bytes:
     return raw
 
 
-def _fetch_http(url: str, dest: Path, max_bytes: int, deadline: float, allow_private: bool) -> None:
-    pins = Pins(allow_private, deadline)
+def _fetch_http(
+    url: str, dest: Path, max_bytes: int, deadline: float, pins: Pins, limits: dict[str, float]
+) -> None:
     pool = httpcore.ConnectionPool(
         ssl_context=_ssl_context(),
         network_backend=PinnedBackend(pins, deadline),
@@ -199,7 +230,8 @@ def _fetch_http(url: str, dest: Path, max_bytes: int, deadline: float, allow_pri
                 port=current.port,
                 target=current.raw_path,
             )
-            with pool.stream("GET", target, headers=headers, extensions=_timeouts(deadline)) as r:
+            timeouts = _timeouts(deadline, limits)
+            with pool.stream("GET", target, headers=headers, extensions=timeouts) as r:
                 if r.status in _REDIRECTS and _header(r, b"location") is not None:
                     current = _next_hop(current, _header(r, b"location") or "", pins)
                     continue
@@ -221,7 +253,8 @@ def _next_hop(current: httpx.URL, location: str, pins: Pins) -> httpx.URL:
         nxt = current.join(location)
         if nxt.scheme not in ("http", "https"):
             raise ValueError(f"redirect to a {nxt.scheme or 'relative'} URL")
-        check_url(str(nxt), max_bytes=1, allow_private=pins.allow_private)
+        check_url(str(nxt), max_bytes=1, allow_private=pins.allow_private,
+                  blocked_extra=pins.blocked_extra)  # fmt: skip
         return _parse_http(str(nxt))
     except (ValueError, httpx.InvalidURL) as exc:
         raise FetchRefused(f"bad redirect to {_short(location)}: {exc}") from None
@@ -255,6 +288,8 @@ def _header(response, name: bytes) -> str | None:
     return None
 
 
-def _timeouts(deadline: float) -> dict:
+def _timeouts(deadline: float, limits: dict[str, float]) -> dict:
+    """httpcore's per-operation timeouts; `DeadlineStream` also clamps each to the deadline."""
     left = max(0.001, deadline - time.monotonic())
-    return {"timeout": {"connect": left, "read": left, "write": left, "pool": left}}
+    connect, read = min(left, limits["connect"]), min(left, limits["read"])
+    return {"timeout": {"connect": connect, "read": read, "write": read, "pool": left}}

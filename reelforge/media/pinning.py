@@ -11,12 +11,22 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from ipaddress import ip_address
 
 import httpcore
 import httpx
 
-from reelforge.media.addresses import IPAddress, describe_blocked, literal_ip
+from reelforge.media.addresses import (
+    IPAddress,
+    Networks,
+    always_refused,
+    describe_blocked,
+    literal_ip,
+)
+
+# resolver(host, port, timeout seconds) -> the host's addresses (see `resolve`)
+Resolver = Callable[[str, int, float], Sequence[IPAddress]]
 
 
 class FetchRefused(Exception):
@@ -26,9 +36,18 @@ class FetchRefused(Exception):
 class Pins:
     """Host name -> the checked addresses connections to it may use (one fetch)."""
 
-    def __init__(self, allow_private: bool, deadline: float):
+    def __init__(
+        self,
+        allow_private: bool,
+        deadline: float,
+        *,
+        blocked_extra: Networks = (),
+        resolver: Resolver | None = None,
+    ):
         self.allow_private = allow_private
+        self.blocked_extra = blocked_extra
         self._deadline = deadline
+        self._resolver = resolver
         self._hosts: dict[str, list[IPAddress]] = {}
 
     def pin(self, url: httpx.URL) -> None:
@@ -36,14 +55,18 @@ class Pins:
         if host in self._hosts:
             return  # resolved once per fetch: later hops reuse the same answer
         port = url.port or (443 if url.scheme == "https" else 80)
-        addresses = resolve(host, port, self._deadline - time.monotonic())
-        if not self.allow_private:
-            for ip in addresses:
-                reason = describe_blocked(ip)
-                if reason:
-                    literal = literal_ip(host) is not None
-                    what = "the URL points to" if literal else f"{host} resolves to"
-                    raise FetchRefused(f"{what} {reason}")
+        lookup = self._resolver or resolve  # looked up now: tests may replace `resolve`
+        found = lookup(host, port, self._deadline - time.monotonic())
+        addresses = list(dict.fromkeys(ip_address(str(ip)) for ip in found))
+        if not addresses:
+            raise FetchRefused(f"could not resolve host {host}")
+        for ip in addresses:  # one bad address refuses the host: no "try the good one"
+            reason = None if self.allow_private else describe_blocked(ip)
+            reason = reason or always_refused(ip, self.blocked_extra)
+            if reason:
+                literal = literal_ip(host) is not None
+                what = "the URL points to" if literal else f"{host} resolves to"
+                raise FetchRefused(f"{what} {reason}")
         self._hosts[host] = addresses
 
     def addresses(self, host: str) -> list[IPAddress]:

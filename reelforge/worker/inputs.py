@@ -9,7 +9,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from reelforge.errors import InputError
-from reelforge.media import ingest
+from reelforge.media import ingest, uploads
 from reelforge.settings import Settings
 from reelforge.task import Clip
 
@@ -37,7 +37,8 @@ def _ingest_one(
     url: str, kind: Literal["image", "video"], dest: Path, settings: Settings
 ) -> Image.Image | Clip:
     max_bytes = settings.max_image_bytes if kind == "image" else settings.max_video_bytes
-    path = ingest.fetch(
+    # an upload to this server is read from storage, not fetched over HTTP
+    path = uploads.open_upload(url, dest, settings, max_bytes=max_bytes) or ingest.fetch(
         url,
         dest,
         max_bytes=max_bytes,
