@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pytest
 
 from reelforge.media import addresses, ingest
 from reelforge.media.pinning import FetchRefused
+from tests.support.loopback_http import QuietServer, serve
 
 PUBLIC_IP = "127.0.0.3"  # plays a public address
 INTERNAL_IP = "127.0.0.1"  # plays an internal service; blocked
@@ -111,30 +111,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):  # hung-up clients are expected
-        pass
-
-
-def _serve(ip: str) -> Iterator[_Server]:
-    server = _Server((ip, 0), _Handler)
-    server.requests = []  # type: ignore[attr-defined]
+def _serve(ip: str) -> Iterator[QuietServer]:
+    server = QuietServer((ip, 0), _Handler)
     server.files = {}  # type: ignore[attr-defined]
-    server.base = f"http://{ip}:{server.server_address[1]}"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    yield from serve(server)
 
 
 @pytest.fixture
-def public() -> Iterator[_Server]:
+def public() -> Iterator[QuietServer]:
     try:
         yield from _serve(PUBLIC_IP)
     except OSError:
@@ -142,7 +126,7 @@ def public() -> Iterator[_Server]:
 
 
 @pytest.fixture
-def internal() -> Iterator[_Server]:
+def internal() -> Iterator[QuietServer]:
     yield from _serve(INTERNAL_IP)
 
 

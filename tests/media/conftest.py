@@ -8,10 +8,9 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 
 from reelforge.media.encode import encode_mp4
 from reelforge.task import Clip
+from tests.support.loopback_http import QuietServer, serve
 
 BARS = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0),
         (255, 0, 255), (255, 0, 0), (0, 0, 255), (0, 0, 0)]  # fmt: skip
@@ -128,47 +128,24 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):  # hung-up clients are expected
-        pass
-
-
-def _serve(server: _Server, scheme: str) -> Iterator[_Server]:
-    host, port = server.server_address[:2]
-    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    server.requests = []  # type: ignore[attr-defined]
-    server.base = f"{scheme}://{netloc}"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 @pytest.fixture
-def http_server() -> Iterator[_Server]:
+def http_server() -> Iterator[QuietServer]:
     """A threaded HTTP server on 127.0.0.1; `.base` is its URL, `.requests` the log."""
-    yield from _serve(_Server(("127.0.0.1", 0), _Handler), "http")
+    yield from serve(QuietServer(("127.0.0.1", 0), _Handler), "http")
 
 
-class _Server6(_Server):
+class _Server6(QuietServer):
     address_family = socket.AF_INET6
 
 
 @pytest.fixture
-def http6_server() -> Iterator[_Server]:
+def http6_server() -> Iterator[QuietServer]:
     """Like `http_server`, on the IPv6 loopback [::1] (skipped where there is none)."""
     try:
         server = _Server6(("::1", 0), _Handler)
     except OSError:
         pytest.skip("no IPv6 loopback here")
-    server.requests = []  # type: ignore[attr-defined]
-    yield from _serve(server, "http")
+    yield from serve(server, "http")
 
 
 TLS_HOST = "media.example"
@@ -191,10 +168,10 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def https_server(tls_cert: tuple[Path, Path]) -> Iterator[_Server]:
+def https_server(tls_cert: tuple[Path, Path]) -> Iterator[QuietServer]:
     """Like `http_server`, over TLS with a certificate for TLS_HOST only (not 127.0.0.1)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(*tls_cert)
-    server = _Server(("127.0.0.1", 0), _Handler)
+    server = QuietServer(("127.0.0.1", 0), _Handler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    yield from _serve(server, "https")
+    yield from serve(server, "https")
