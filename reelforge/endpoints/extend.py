@@ -24,7 +24,7 @@ from reelforge.endpoints.fields import (
     motion_rules,
 )
 from reelforge.endpoints.prompting import compose_from
-from reelforge.endpoints.sizes import ASPECT_RATIOS, nearest_aspect, output_size
+from reelforge.endpoints.sizes import ASPECT_RATIOS, output_size_for
 from reelforge.errors import BadRequest
 from reelforge.task import FPS, GenerationTask
 
@@ -53,8 +53,8 @@ class Extend(Endpoint):
 
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         video = clip(media, "video_url")
-        aspect = nearest_aspect(video.width, video.height, tuple(ASPECT_RATIOS))
-        width, height = output_size(params["quality"], aspect)
+        # no aspect_ratio parameter: the input video's own aspect, snapped
+        width, height = output_size_for(params["quality"], "16:9", video, tuple(ASPECT_RATIOS))
         return GenerationTask(
             kind="extend",
             prompt=compose_from(params),

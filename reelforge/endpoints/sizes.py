@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 # Every aspect ratio an endpoint accepts, as (width, height). The Pixverse 5 family and
 # text2video accept the first five; v6 accepts all eight.
@@ -45,6 +46,16 @@ def output_size(quality: str, aspect: str) -> tuple[int, int]:
     if w >= h:
         return _even(short * w / h), short
     return short, _even(short * h / w)
+
+
+def output_size_for(
+    quality: str, aspect: str, source: Any | None, allowed: Sequence[str]
+) -> tuple[int, int]:
+    """The output size: an input picture's (anything with .width and .height) own aspect
+    wins over the requested one, snapped to the nearest aspect in `allowed`."""
+    if source is not None:
+        aspect = nearest_aspect(source.width, source.height, allowed)
+    return output_size(quality, aspect)
 
 
 def nearest_aspect(width: int, height: int, allowed: Sequence[str]) -> str:

@@ -27,7 +27,7 @@ from reelforge.endpoints.fields import (
     motion_rules,
 )
 from reelforge.endpoints.prompting import compose_from
-from reelforge.endpoints.sizes import ASPECT_RATIOS, nearest_aspect, output_size
+from reelforge.endpoints.sizes import ASPECT_RATIOS, output_size_for
 from reelforge.errors import BadRequest
 from reelforge.task import GenerationTask
 
@@ -64,10 +64,8 @@ class Transition(Endpoint):
         images = tuple(
             image(media, field) for field in self.media_fields if params[field] is not None
         )
-        aspect = "16:9"
-        if images:
-            aspect = nearest_aspect(images[0].width, images[0].height, tuple(ASPECT_RATIOS))
-        width, height = output_size(params["quality"], aspect)
+        first = images[0] if images else None
+        width, height = output_size_for(params["quality"], "16:9", first, tuple(ASPECT_RATIOS))
         return GenerationTask(
             kind=("text", "image", "transition")[len(images)],
             prompt=compose_from(params),

@@ -23,7 +23,7 @@ from reelforge.endpoints.fields import (
     Switch,
 )
 from reelforge.endpoints.prompting import enhance_prompt
-from reelforge.endpoints.sizes import V6_ASPECTS, nearest_aspect, output_size
+from reelforge.endpoints.sizes import V6_ASPECTS, output_size_for
 from reelforge.task import GenerationTask
 
 
@@ -47,10 +47,9 @@ class V6(Endpoint):
 
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         first = image(media, "image_url") if params["image_url"] else None
-        aspect = params["aspect_ratio"]
-        if first is not None:
-            aspect = nearest_aspect(first.width, first.height, V6_ASPECTS)
-        width, height = output_size(params["quality"], aspect)
+        width, height = output_size_for(
+            params["quality"], params["aspect_ratio"], first, V6_ASPECTS
+        )
         return GenerationTask(
             kind="image" if first is not None else "text",
             prompt=params["prompt"],

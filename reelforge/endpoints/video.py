@@ -23,7 +23,7 @@ from reelforge.endpoints.fields import (
     motion_rules,
 )
 from reelforge.endpoints.prompting import compose_from
-from reelforge.endpoints.sizes import FAMILY_ASPECTS, nearest_aspect, output_size
+from reelforge.endpoints.sizes import FAMILY_ASPECTS, output_size_for
 from reelforge.task import GenerationTask
 
 
@@ -53,10 +53,9 @@ class Video(Endpoint):
 
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         first = image(media, "image_url") if params["image_url"] else None
-        aspect = params["aspect_ratio"]
-        if first is not None:
-            aspect = nearest_aspect(first.width, first.height, FAMILY_ASPECTS)
-        width, height = output_size(params["quality"], aspect)
+        width, height = output_size_for(
+            params["quality"], params["aspect_ratio"], first, FAMILY_ASPECTS
+        )
         return GenerationTask(
             kind="image" if first is not None else "text",
             prompt=compose_from(params),
