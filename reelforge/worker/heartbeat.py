@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from reelforge.jobs import Job, JobQueue
+from reelforge.jobs import Job, JobQueue, fleet
 
 log = logging.getLogger("reelforge.worker")
 
@@ -51,6 +51,8 @@ class Heartbeat:
         while not self._done.wait(self.interval):
             try:
                 ours, cancel = self.queue.heartbeat(self.job)
+                if self.job.worker_id:  # a long job must not make its worker look dead
+                    fleet.beat(self.queue.engine, self.job.worker_id, self.job.id)
             except Exception:  # a database hiccup: try again next beat, the lease has slack
                 log.exception("heartbeat for %s failed", self.job.id)
                 continue

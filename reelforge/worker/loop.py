@@ -49,9 +49,14 @@ class Worker:
         fleet.register(db, describe(self.id, self.engine, self.slugs))
         wakeup = Wakeup(db)
         log.info("worker %s ready (%s), serving %s", self.id, self.engine.name, self.slugs)
+        last_beat = 0.0
         try:
             while not stop.is_set():
-                fleet.beat(db, self.id, None)
+                # idle presence at the heartbeat rate, not at every poll (a write each time);
+                # while a job runs, its Heartbeat thread keeps the presence fresh
+                if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
+                    fleet.beat(db, self.id, None)
+                    last_beat = time.monotonic()
                 job = self.queue.claim(self.id, self.slugs)
                 if job is None:
                     wakeup.wait(self.settings.poll_seconds)
@@ -59,6 +64,7 @@ class Worker:
                 fleet.beat(db, self.id, job.id)
                 self.process(job)
                 fleet.beat(db, self.id, None, finished=True)
+                last_beat = time.monotonic()
         finally:
             wakeup.close()
             fleet.unregister(db, self.id)

@@ -72,3 +72,21 @@ def test_worker_slugs_are_checked():
     assert served_slugs(Settings(worker_slugs=" pixverse-v6 ,")) == ["pixverse-v6"]
     with pytest.raises(ValueError, match="REELFORGE_WORKER_SLUGS: unknown endpoint"):
         served_slugs(Settings(worker_slugs="pixverse-v6,nope"))
+
+
+def test_a_worker_stays_live_through_a_long_job(tmp_path, media_server):
+    # live = a heartbeat within 3 beats + 5 s (5.9 s here); the job runs about 8 s
+    server = ServerProcess(
+        tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.8",
+        REELFORGE_HEARTBEAT_SECONDS="0.3",
+    ).start()  # fmt: skip
+    try:
+        client = SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1")
+        job = client.submit_async(T2V, **payloads(media_server.url)[T2V])
+        time.sleep(7)
+        assert job.status()["status"] == "PROCESSING"
+        [worker] = _status(server)["workers"]
+        assert worker["current_job"] == job.request_id
+        assert job.wait(timeout=30, interval=0.2)["status"] == "COMPLETED"
+    finally:
+        server.stop()
