@@ -43,7 +43,7 @@ from contextlib import contextmanager  # noqa: E402
 
 from sqlalchemy import func, select  # noqa: E402
 
-from reelforge.jobs import JobQueue, Status, connect, migrate  # noqa: E402
+from reelforge.jobs import JobQueue, NewJob, Status, connect, migrate  # noqa: E402
 from reelforge.jobs.schema import jobs  # noqa: E402
 from tests.support.postgres import postgres_reachable, private_schema  # noqa: E402
 
@@ -85,7 +85,7 @@ def _submit(url: str, count: int) -> tuple[set[str], float]:
     migrate(engine)
     queue = JobQueue(engine, retention=3600, lease=60, max_attempts=3)
     started = time.perf_counter()
-    ids = {queue.submit(slug=SLUG, owner="bench", params=PARAMS).id for _ in range(count)}
+    ids = {queue.submit(NewJob(slug=SLUG, owner="bench", params=PARAMS)).id for _ in range(count)}
     elapsed = time.perf_counter() - started
     engine.dispose()
     return ids, elapsed
@@ -194,7 +194,7 @@ def recovery(url: str, workdir: Path, lease: float, heartbeat: float, poll: floa
         victim = _start_worker(env, victim_log, REELFORGE_FAKE_STEP_SECONDS="1.0")
         processes.append(victim)
         _wait(lambda: ready(victim_log), 60, "the first worker")
-        job = queue.submit(slug=SLUG, owner="bench", params={**_params(), "seed": 2})
+        job = queue.submit(NewJob(slug=SLUG, owner="bench", params={**_params(), "seed": 2}))
         _wait(lambda: (r := row()).stage and r.stage.startswith("denoising"), 30, "the claim")
         survivor_log = workdir / "survivor.log"
         survivor = _start_worker(env, survivor_log, REELFORGE_FAKE_STEP_SECONDS="0")

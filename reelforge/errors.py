@@ -8,14 +8,19 @@
     │   ├── NotFound             404  unknown model, unknown or expired request id
     │   ├── InsufficientCredits  406
     │   ├── Conflict             409  idempotency key reused with another body
+    │   ├── PayloadTooLarge      413  a request body past its cap
     │   ├── RateLimited          429
-    │   └── GatewayTimeout       504  a sync call outlived its wait
+    │   ├── ServiceUnavailable   503  the database is unreachable (with Retry-After)
+    │   ├── GatewayTimeout       504  a sync call outlived its wait
+    │   └── InsufficientStorage  507  no room left to store more work
     └── JobError                 a job cannot be completed; it ends FAILED with this message
         ├── InputError           an input URL could not be fetched or decoded
         └── Cancelled            the job was cancelled while it ran
 
 The mapping to HTTP lives in one place: `reelforge.api.app` turns an ApiError into
-`{"error": message}` with its status, and a JobError into a FAILED job (HTTP 422).
+`{"error": message}` with its status, a database that cannot be reached into a 503, a
+full disk into a 507, any other exception into a 500 (each answered on a connection that
+stays open), and a JobError into a FAILED job (HTTP 422).
 """
 
 from __future__ import annotations
@@ -62,12 +67,24 @@ class Conflict(ApiError):
     status = 409
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
 class RateLimited(ApiError):
     status = 429
 
 
+class ServiceUnavailable(ApiError):
+    status = 503
+
+
 class GatewayTimeout(ApiError):
     status = 504
+
+
+class InsufficientStorage(ApiError):
+    status = 507
 
 
 class JobError(ReelforgeError):

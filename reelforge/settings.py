@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     admin_key: str | None = Field(None, description="preset admin API key (else generated)")
     signing_secret: str | None = Field(None, description="HMAC secret for output URLs")
     sync_timeout: float = Field(600.0, gt=0, description="seconds POST /v1/{slug} waits")
+    max_body_bytes: int = Field(
+        16_000_000, gt=0, description="largest submit body (parameters and a data: URL "
+        "image); larger media go through POST /v1/files, which streams; past it: 413",
+    )  # fmt: skip
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="a request line and headers must arrive within this long "
+        "of the connection opening or of the previous answer, else the connection is closed",
+    )  # fmt: skip
+    http_keepalive_seconds: int = Field(
+        5, ge=1, description="an idle kept-alive connection is closed after this long"
+    )
+    min_free_bytes: int = Field(
+        500_000_000, ge=0, description="submits and uploads are refused (507) while the "
+        "data or storage directory has less free space than this; 0: never",
+    )  # fmt: skip
 
     # --- accounts -----------------------------------------------------------------------
     admin_credits: float | None = Field(
@@ -72,6 +87,18 @@ class Settings(BaseSettings):
     worker_slugs: str | None = Field(
         None, description="comma-separated endpoints this worker serves; default: all"
     )
+    worker_start_seconds: float = Field(
+        900.0, gt=0, description="how long `serve` waits for its worker to load the engine "
+        "before giving up (loading a real checkpoint can take minutes)",
+    )  # fmt: skip
+    fault_retry_seconds: float = Field(
+        2.0, gt=0, description="back-off before a job hit by a fault that is not the "
+        "request's (full disk, database error) runs again; doubles per retry, up to 5 min",
+    )  # fmt: skip
+    max_fault_retries: int = Field(
+        20, ge=0, description="such put-backs of one job before it ends FAILED (they do not "
+        "use up max_attempts)",
+    )  # fmt: skip
 
     # --- media inputs -------------------------------------------------------------------
     allow_private_urls: bool = Field(

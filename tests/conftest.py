@@ -1,19 +1,27 @@
-"""Fixtures shared by every test package: input media on a loopback server and a real
-`reelforge serve` driven through the official segmind SDK."""
+"""Fixtures shared by every test package: input media on a loopback server, a real
+`reelforge serve` driven through the official segmind SDK, the API and a worker in this
+process (`app_with_worker`), and the local PostgreSQL (`postgres_url`, `pg_schema_url`)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.support.fake_engine import FakeEngine
+from tests.support.inprocess import AppWithWorker, EngineFactory
 from tests.support.media_server import MediaServer
+from tests.support.postgres import private_schema, require_postgres
 from tests.support.seeds import EXTEND_INPUT_FRAMES
 from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
 
@@ -25,17 +33,20 @@ def _gradient(width: int, height: int, hue: int) -> Image.Image:
     return Image.fromarray(pixels)
 
 
-def write_test_video(path: Path, frames: int, width: int = 256, height: int = 144) -> None:
-    """A 24 fps H.264 + AAC mp4 written with PyAV directly (not with our encoder)."""
+def write_test_video(
+    path: Path, frames: int, width: int = 256, height: int = 144, fps: int = 24
+) -> None:
+    """An H.264 + AAC mp4 (24 fps unless told) written with PyAV directly (not with our
+    encoder)."""
     with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=24)
+        video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         audio = container.add_stream("aac", rate=48000)
         for index in range(frames):
             pixels = np.full((height, width, 3), (index * 5) % 255, dtype=np.uint8)
             for packet in video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
                 container.mux(packet)
-        samples = np.zeros((1, 2 * 48000 * frames // 24), dtype=np.float32)
+        samples = np.zeros((1, 2 * 48000 * frames // fps), dtype=np.float32)
         tone = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="stereo")
         tone.sample_rate = 48000
         for packet in audio.encode(tone):
@@ -95,3 +106,39 @@ def ltx2_server(
         yield process.start()
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The local PostgreSQL (tests/support/postgres.py); a test that asks for it is
+    skipped, saying why, when none is reachable (failed instead on CI)."""
+    return require_postgres()
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database URL confined to a new, empty schema for this test alone (no tables
+    yet), named after the test's package; the schema is dropped afterwards."""
+    parts = request.module.__name__.split(".")  # tests.<package>.test_<module>
+    prefix = re.sub(r"\W", "_", parts[1]) if len(parts) > 2 else "t"
+    with private_schema(prefix, postgres_url) as url:
+        yield url
+
+
+@pytest.fixture
+def app_with_worker(tmp_path: Path) -> Iterator[Callable[..., AppWithWorker]]:
+    """app_with_worker(engine=FakeEngine, **settings) -> AppWithWorker: `create_app`
+    behind Starlette's TestClient (`.client`) and a `Worker(settings, engine(settings))`
+    running in a thread (`.worker`) on the same SQLite database under tmp_path;
+    `engine=None`: the API alone. `settings` are Settings fields (lease_seconds=1, ...)
+    over the defaults in tests/support/inprocess.py. Everything started is stopped at
+    the end: the worker (stop flag set, thread joined, its errors raised), then the API.
+    """
+    made = itertools.count()
+    with contextlib.ExitStack() as stack:
+
+        def make(*, engine: EngineFactory | None = FakeEngine, **settings: Any) -> AppWithWorker:
+            root = tmp_path / f"app-{next(made)}"
+            return stack.enter_context(AppWithWorker(root, engine=engine, **settings))
+
+        yield make

@@ -2,7 +2,8 @@
 
 An account's `balance` is what it owns (None: unlimited) and `held` what its unfinished
 jobs have reserved; it may spend `balance - held`. Every change of `balance` has a
-ledger row, so `balance == sum(ledger)` for every limited account.
+ledger row, so `balance == sum(ledger)` for every limited account. No balance, grant or
+opening balance is ever past MAX_CREDITS (asking for more is a 400 saying so).
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from reelforge.accounts.admin import ADMIN
 from reelforge.errors import BadRequest, Conflict, NotFound
-from reelforge.jobs.billing import record, to_credits, to_units
+from reelforge.jobs.billing import MAX_UNITS, UNITS_PER_CREDIT, record, to_credits, to_units
 from reelforge.jobs.schema import accounts
 
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
-MAX_CREDITS = 1e12  # per grant; in 1/10000 units that stays far inside BIGINT
+MAX_CREDITS = MAX_UNITS // UNITS_PER_CREDIT  # 1e11: the most a balance or a grant may be
+MAX_NOTE_LENGTH = 255  # of a grant's note
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,16 @@ def check_name(account: str) -> str:
 
 
 def check_amount(credits: float) -> float:
-    """A grant or opening balance that the ledger's 64-bit integers can hold exactly."""
+    """A grant or opening balance within +-MAX_CREDITS (kept exactly, see MAX_UNITS)."""
     if not math.isfinite(credits) or abs(credits) > MAX_CREDITS:
-        raise BadRequest(f"credits: give an amount between -{MAX_CREDITS:g} and {MAX_CREDITS:g}")
+        raise BadRequest(f"credits: give an amount between -{MAX_CREDITS} and {MAX_CREDITS}")
     return credits
+
+
+def check_note(note: str | None) -> str | None:
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise BadRequest(f"note: at most {MAX_NOTE_LENGTH} characters (got {len(note)})")
+    return note
 
 
 def open_account(conn: Connection, account: str, credits: float | None) -> None:
@@ -97,14 +106,16 @@ def ensure_admin(engine: Engine, admin_credits: float | None) -> None:
         if admin_credits is None and current.balance is not None:
             conn.execute(update(accounts).where(accounts.c.id == ADMIN).values(balance=None))
         elif admin_credits is not None and current.balance is None:
-            units = to_units(admin_credits)
+            units = to_units(check_amount(admin_credits))
             conn.execute(update(accounts).where(accounts.c.id == ADMIN).values(balance=units))
             record(conn, ADMIN, "grant", units, note="REELFORGE_ADMIN_CREDITS")
 
 
 def grant(engine: Engine, account: str, credits: float, note: str | None = None) -> Balance:
-    """Add (or, negative, take back) credits. Taking back never goes below what is held."""
+    """Add (or, negative, take back) credits. Taking back never goes below what is held;
+    adding never takes the balance past MAX_CREDITS."""
     units = to_units(check_amount(credits))
+    check_note(note)
     if units == 0:
         raise BadRequest("credits: give a non-zero amount")
     with engine.begin() as conn:
@@ -117,6 +128,11 @@ def grant(engine: Engine, account: str, credits: float, note: str | None = None)
             raise Conflict(
                 f"Account {account} has {to_credits(row.balance - row.held):g} credits "
                 f"available; cannot take back {-credits:g}"
+            )
+        if row.balance + units > MAX_UNITS:
+            raise BadRequest(
+                f"credits: account {account} has {_exact(row.balance)} credits and may hold "
+                f"at most {MAX_CREDITS}; grant at most {_exact(MAX_UNITS - row.balance)}"
             )
         conn.execute(
             update(accounts)
@@ -137,6 +153,11 @@ def all_balances(engine: Engine) -> list[Balance]:
     with engine.begin() as conn:
         rows = conn.execute(select(accounts).order_by(accounts.c.id)).all()
     return [_balance(row) for row in rows]
+
+
+def _exact(units: int) -> str:
+    """Credits as plain decimal digits, exactly (no float rounding, no exponent)."""
+    return format(Decimal(units) / UNITS_PER_CREDIT, "f")
 
 
 def _row(conn: Connection, account: str) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from reelforge.errors import BadRequest, Conflict
-from reelforge.jobs import Job, JobQueue
+from reelforge.jobs import JobQueue, NewJob
 from reelforge.jobs.schema import idempotency_keys as records
 
 MAX_KEY_LENGTH = 255
@@ -29,8 +29,7 @@ MAX_KEY_LENGTH = 255
 @dataclass(frozen=True)
 class Outcome:
     job_id: str
-    job: Job | None  # the new job; None on a replay
-    replayed: bool
+    replayed: bool  # an earlier submit with the same key made the job
 
 
 def check_key(key: str) -> str:
@@ -47,29 +46,29 @@ def fingerprint(slug: str, body: Any) -> str:
 
 def submit_once(
     queue: JobQueue,
+    new: NewJob,
     *,
     scope: str,
     key: str,
     fingerprint: str,
     keep_seconds: float,
-    **job: Any,
 ) -> Outcome:
     """Submit a job under (scope, key), or return the job an earlier identical submit made.
     The same key with another body is a Conflict (409)."""
     for _ in range(3):  # a lost race is retried once it can see the winner's record
         try:
-            return _submit_once(queue, scope, key, fingerprint, keep_seconds, job)
+            return _submit_once(queue, new, scope, key, fingerprint, keep_seconds)
         except IntegrityError:
             continue
     raise Conflict(f"Idempotency-Key {key!r} is being used by a concurrent request; retry")
 
 
 def _submit_once(
-    queue: JobQueue, scope: str, key: str, print_: str, keep: float, job: dict[str, Any]
+    queue: JobQueue, new: NewJob, scope: str, key: str, print_: str, keep: float
 ) -> Outcome:
     now = time.time()
     mine = (records.c.scope == scope) & (records.c.key == key)
-    with queue.engine.begin() as conn:
+    with queue.db.begin() as conn:
         conn.execute(delete(records).where(mine, records.c.expires_at <= now))
         earlier = conn.execute(select(records).where(mine)).one_or_none()
         if earlier is not None:
@@ -78,7 +77,7 @@ def _submit_once(
                     f"Idempotency-Key {key!r} was already used with a different request "
                     f"(request {earlier.job_id}); use a new key for a new request"
                 )
-            return Outcome(earlier.job_id, None, replayed=True)
+            return Outcome(earlier.job_id, replayed=True)
         job_id = str(uuid.uuid4())
         # the record first: a racing twin fails here, before it holds any credits
         conn.execute(
@@ -91,8 +90,8 @@ def _submit_once(
                 expires_at=now + keep,
             )  # fmt: skip
         )
-        created = queue.submit_in(conn, job_id=job_id, **job)
-    return Outcome(job_id, created, replayed=False)
+        queue.submit_in(conn, new, job_id=job_id)
+    return Outcome(job_id, replayed=False)
 
 
 def purge(engine: Engine) -> int:

@@ -21,10 +21,12 @@ from sqlalchemy import Engine, insert, select, update
 from reelforge import endpoints
 from reelforge.accounts import credits
 from reelforge.accounts.admin import ADMIN
-from reelforge.errors import BadRequest
+from reelforge.errors import BadRequest, Conflict
 from reelforge.jobs.schema import api_keys
 
 PREFIX = "rfk"
+MAX_NAME_LENGTH = 128
+MAX_RATE_LIMIT = 1_000_000  # requests per minute (the column is a 32-bit INTEGER)
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 
@@ -72,9 +74,11 @@ def issue(
     """A new key on `account` (default: a new account named after the key), opened with
     `opening_credits` (None: unlimited) when the account is new. Returns (the key, its info);
     the key itself is never shown again."""
+    if not 0 < len(name) <= MAX_NAME_LENGTH:
+        raise BadRequest(f"name: 1 to {MAX_NAME_LENGTH} characters (got {len(name)})")
     account = credits.check_name(account or name)
-    if rate_limit is not None and rate_limit < 0:
-        raise BadRequest("rate_limit: requests per minute, 0 for no limit")
+    if rate_limit is not None and not 0 <= rate_limit <= MAX_RATE_LIMIT:
+        raise BadRequest(f"rate_limit: requests per minute, 0 to {MAX_RATE_LIMIT} (0: no limit)")
     unknown = [slug for slug in slugs or () if endpoints.get(slug) is None]
     if unknown or slugs == []:
         raise BadRequest(
@@ -88,7 +92,7 @@ def issue(
         if not credits.exists(conn, account):
             credits.open_account(conn, account, opening_credits)
         elif opening_credits is None or opening_credits:
-            raise BadRequest(
+            raise Conflict(
                 f"account {account} already exists: issue the key without credits and "
                 "grant them to the account"
             )
@@ -96,14 +100,14 @@ def issue(
             insert(api_keys).values(
                 id=key_id,
                 account_id=account,
-                name=name[:128],
+                name=name,
                 secret_hash=_hash(raw),
                 slugs=slugs,
                 rate_limit=rate_limit,
                 created_at=now,
             )  # fmt: skip
         )
-    return raw, KeyInfo(key_id, account, name[:128], slugs, rate_limit, now, None)
+    return raw, KeyInfo(key_id, account, name, slugs, rate_limit, now, None)
 
 
 def authenticate(engine: Engine, presented: str, admin_key: str) -> Caller | None:

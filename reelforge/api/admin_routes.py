@@ -25,14 +25,23 @@ AdminDep = Annotated[str, Depends(require_admin)]
 
 
 def fleet_status(db: Engine, heartbeat_seconds: float) -> dict[str, Any]:
-    """Queue depth per slug and the live workers (live = heartbeat within 3 beats)."""
+    """Queue depth per slug, live workers per slug, the slugs with QUEUED jobs that no
+    live worker serves, and every worker seen lately (`live`, or gone since
+    `last_seen` seconds)."""
+    within = fleet.live_window(heartbeat_seconds)
+    queues = fleet.queue_depth(db)
+    serving = fleet.serving(db, within)
     return {
-        "queues": fleet.queue_depth(db),
-        "workers": fleet.live_workers(db, within=3 * heartbeat_seconds + 5),
+        "queues": queues,
+        "workers_per_slug": serving,
+        "unserved": sorted(
+            slug for slug, depth in queues.items() if depth["QUEUED"] and not serving.get(slug)
+        ),
+        "workers": fleet.listing(db, within),
     }
 
 
 @router.get("/v1/admin/status")
 def get_status(_admin: AdminDep, services: ServicesDep) -> dict[str, Any]:
-    """Queue depth per endpoint and the live workers."""
-    return fleet_status(services.queue.engine, services.settings.heartbeat_seconds)
+    """Queue depth per endpoint, and the workers: live and gone."""
+    return fleet_status(services.db, services.settings.heartbeat_seconds)

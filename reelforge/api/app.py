@@ -1,5 +1,5 @@
 """The HTTP application: create_app(settings) wires routes, services and the one place
-where errors become HTTP answers ({"error": message})."""
+where errors become HTTP answers ({"error": message}), on a connection that stays open."""
 
 from __future__ import annotations
 
@@ -8,48 +8,59 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reelforge import __version__, accounts, endpoints, jobs
+from reelforge import __version__, accounts, endpoints, jobs, uploads
 from reelforge.accounts import credits, idempotency
 from reelforge.accounts.prices import PriceTable
 from reelforge.accounts.ratelimit import RateLimiter
 from reelforge.api import (
     admin_routes,
+    capacity,
     files_routes,
     keys_routes,
+    openapi,
     requests_routes,
     submit_routes,
     uploads_routes,
     views,
 )
-from reelforge.api.deps import OwnerDep, Services, ServicesDep
+from reelforge.api.deps import CallerDep, OwnerDep, Services, ServicesDep
 from reelforge.errors import ApiError
-from reelforge.media import uploads
 from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
 
 log = logging.getLogger("reelforge.api")
 
+READY_TIMEOUT_SECONDS = 2.0  # /readyz: how long the database may take to answer
+
 
 def build_services(settings: Settings) -> Services:
+    """Every service the routes share, built once."""
     queue = jobs.open_queue(settings)
-    credits.ensure_admin(queue.engine, settings.admin_credits)
+    credits.ensure_admin(queue.db, settings.admin_credits)
+    signer = UrlSigner(load_secret(settings.signing_secret, settings.data_dir))
+    url_checker = endpoints.media_url_checker(
+        max_image_bytes=settings.max_image_bytes,
+        max_video_bytes=settings.max_video_bytes,
+        allow_private=settings.allow_private_urls,
+    )
     return Services(
         settings=settings,
+        db=queue.db,
         queue=queue,
         storage=open_storage(settings),
-        signer=UrlSigner(load_secret(settings.signing_secret, settings.data_dir)),
+        signer=signer,
         admin_key=accounts.admin_key(settings),
-        url_checker=endpoints.media_url_checker(
-            max_image_bytes=settings.max_image_bytes,
-            max_video_bytes=settings.max_video_bytes,
-            allow_private=settings.allow_private_urls,
-        ),
+        # this server's own upload URLs pass (they point at us, often on loopback)
+        url_checker=uploads.accept_own_uploads(url_checker, signer),
         limiter=RateLimiter(settings.rate_limit_storage_url, settings.rate_limit_per_minute),
         prices=PriceTable(settings.prices),
     )
@@ -58,8 +69,8 @@ def build_services(settings: Settings) -> Services:
 def reap_expired(services: Services) -> int:
     """Delete jobs past their retention and their files (and forgotten idempotency
     keys); returns how many jobs went."""
-    idempotency.purge(services.queue.engine)
-    uploads.purge(services.queue.engine, services.storage)  # expired input uploads
+    idempotency.purge(services.db)
+    uploads.purge(services.db, services.storage)  # expired input uploads
     expired = services.queue.expire()
     for job in expired:
         if not job.output_key:
@@ -102,26 +113,47 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v1/get-user-credits")
     def get_user_credits(owner: OwnerDep, services: ServicesDep) -> dict[str, float | None]:
         """Credits the caller's account may still spend (null: unlimited)."""
-        balance = credits.balance(services.queue.engine, owner)
+        balance = credits.balance(services.db, owner)
         return views.user_credits(None if balance is None else balance.available)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers (whatever the state of the database)."""
         return {"status": "ok"}
 
-    uploads_routes.register(app, services)  # POST /v1/files, before /v1/{slug}
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Readiness: 200 while the database answers a trivial query, else 503 and why."""
+        problem = await capacity.database_problem(services.db, READY_TIMEOUT_SECONDS)
+        if problem:
+            headers = {"Retry-After": str(capacity.RETRY_AFTER_SECONDS)}
+            return JSONResponse({"error": problem}, 503, headers=headers)
+        return JSONResponse({"status": "ready"})
+
+    room = capacity.DiskRoom(capacity.work_dirs(settings), settings.min_free_bytes)
+
+    def require_room(_caller: CallerDep) -> None:
+        """New work only while there is room to store it (507); the key is checked first."""
+        room.check()
+
+    accepting = [Depends(require_room)]
+    # POST /v1/files, before /v1/{slug}
+    app.include_router(uploads_routes.router, dependencies=accepting)
     # last: /v1/{slug} and /v2/{slug} would otherwise shadow the fixed paths above
-    app.include_router(submit_routes.router)
+    app.include_router(submit_routes.router, dependencies=accepting)
+    openapi.install(app)  # /openapi.json: per-model paths, the key, the real statuses
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    """Every error answer is {"error": "<message>"} (plus extra fields some carry)."""
+    """Every error answer is {"error": "<message>"} (plus extra fields some carry): an
+    ApiError with its status; a database that cannot be reached 503 (Retry-After) and a
+    full disk 507 (`capacity.service_error`); anything else 500, its traceback logged once.
+    No error answer closes the client's connection."""
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        body = {"error": exc.message, **exc.extra}
-        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+        return _api_answer(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -132,14 +164,79 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, 400)
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         message = "Not found" if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse({"error": message}, exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the methods of the first route only
+            headers["Allow"] = ", ".join(_methods_at(request))
+        return JSONResponse({"error": message}, exc.status_code, headers=headers)
 
-    @app.exception_handler(Exception)
-    async def _crash(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
+    app.add_middleware(_AnswerEveryError)  # whatever the handlers above leave
+
+
+def _api_answer(error: ApiError) -> JSONResponse:
+    body = {"error": error.message, **error.extra}
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+def error_answer(error: Exception) -> JSONResponse:
+    """The answer to an exception no route or handler dealt with."""
+    while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]  # as task groups (streaming answers) wrap it
+    if isinstance(error, ApiError):
+        return _api_answer(error)
+    outage = capacity.service_error(error)
+    if outage is None:
+        log.error("unhandled error", exc_info=error)
         return JSONResponse({"error": "internal server error"}, status_code=500)
+    first_line = next(iter(str(error).strip().splitlines()), "")
+    log.warning("answered %d: %s (%s: %s)", outage.status, outage.message,
+                type(error).__name__, first_line)  # fmt: skip
+    return _api_answer(outage)
+
+
+class _AnswerEveryError:
+    """Answers an exception that escaped every handler, and then returns.
+
+    Starlette's ServerErrorMiddleware would send a 500 too, but re-raises afterwards, and
+    uvicorn closes the connection of an app that raised: every 500 (and every request
+    during a database outage) would reset the client's keep-alive connection. Only an
+    error after the answer has begun still propagates: then closing is the only signal."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except ClientDisconnect:
+            return  # gone while we read its body: nobody to answer, nothing went wrong
+        except Exception as error:
+            if started:
+                raise
+            await error_answer(error)(scope, receive, send)
+
+
+def _methods_at(request: Request) -> list[str]:
+    """Every method some route serves at the request's path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def app_from_env() -> FastAPI:

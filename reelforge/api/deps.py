@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
 
 from reelforge.accounts import keys
 from reelforge.accounts.keys import Caller
@@ -23,7 +24,8 @@ class Services:
     """What the routes share; built once by create_app."""
 
     settings: Settings
-    queue: JobQueue
+    db: Engine  # the database every table lives in (jobs/schema.py)
+    queue: JobQueue  # job operations on `db`
     storage: Storage
     signer: UrlSigner
     admin_key: str
@@ -46,7 +48,7 @@ def get_caller(
     """The key's caller, its request counted against its rate limit (401, 429)."""
     if not x_api_key:
         raise Unauthorized("Missing API key: send it in the x-api-key header")
-    caller = keys.authenticate(services.queue.engine, x_api_key, services.admin_key)
+    caller = keys.authenticate(services.db, x_api_key, services.admin_key)
     if caller is None:
         raise Unauthorized("Invalid API key")
     services.limiter.check(caller)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from reelforge.accounts import credits
 from reelforge.api import views
 from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep, find_job
-from reelforge.jobs import Job, Status
+from reelforge.jobs import Job, Status, fleet
 
 router = APIRouter()
 
@@ -33,15 +33,19 @@ def output_url(services: Services, job: Job, base_url: str) -> str | None:
 
 def status_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
     links = views.Links(base_url, job.id)
-    position = services.queue.queue_position(job) if job.status is Status.QUEUED else None
-    return _answer(job, views.status(job, links, queue_position=position))
+    position, served = None, True
+    if job.status is Status.QUEUED:  # one indexed query more: does a live worker serve it?
+        position = services.queue.queue_position(job)
+        within = fleet.live_window(services.settings.heartbeat_seconds)
+        served = job.slug in fleet.serving(services.db, within)
+    return _answer(job, views.status(job, links, queue_position=position, served=served))
 
 
 def result_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
     if not job.terminal:
         return status_answer(services, job, base_url)
     links = views.Links(base_url, job.id)
-    balance = credits.balance(services.queue.engine, job.owner)
+    balance = credits.balance(services.db, job.owner)
     body = views.result(
         job,
         links,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,22 +11,31 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from reelforge import endpoints
 from reelforge.accounts import credits, idempotency
 from reelforge.accounts.keys import Caller
 from reelforge.api import views
+from reelforge.api.body import read_json
 from reelforge.api.deps import BaseUrlDep, CallerDep, Services, ServicesDep
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
-from reelforge.errors import BadRequest, Forbidden, GatewayTimeout, NotFound
-from reelforge.jobs import Job, Status
+from reelforge.errors import Forbidden, GatewayTimeout, NotFound
+from reelforge.jobs import Job, NewJob, Status
 
+
+class ModelName(StringConvertor):
+    """{slug:model}: any name but those of fixed paths beside /v1/{slug} (POST
+    /v1/get-user-credits is a 405, GET only; not "Model get-user-credits not found")."""
+
+    regex = "(?!(?:get-user-credits|files)$)[^/]+"
+
+
+register_url_convertor("model", ModelName())
 router = APIRouter()
 
 SYNC_POLL_SECONDS = 0.2  # how often a waiting sync call re-reads its job
 IDEMPOTENCY_HEADER = "idempotency-key"
-_OBJECT = {"type": "object", "description": "the endpoint's parameters, e.g. prompt"}  # OpenAPI
-_BODY = {"requestBody": {"content": {"application/json": {"schema": _OBJECT}}}}
 
 
 @dataclass(frozen=True)
@@ -36,14 +44,12 @@ class Accepted:
     replayed: bool  # an earlier submit with the same Idempotency-Key made this job
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"request body must be valid JSON ({exc})") from None
+async def _json_body(request: Request, services: Services) -> Any:
+    """The submit's parameters: capped at REELFORGE_MAX_BODY_BYTES (413), parsed off the
+    event loop; an empty body is no parameters."""
+    hint = "; send large media through POST /v1/files and pass its URL"
+    body = await read_json(request, services.settings.max_body_bytes, hint)
+    return {} if body is None else body
 
 
 async def accept(request: Request, slug: str, caller: Caller, services: Services) -> Accepted:
@@ -55,26 +61,26 @@ async def accept(request: Request, slug: str, caller: Caller, services: Services
     if caller.slugs is not None and slug not in caller.slugs:
         allowed = ", ".join(caller.slugs)
         raise Forbidden(f"This API key may not use model {slug}; it may use: {allowed}")
-    body = await _json_body(request)
+    body = await _json_body(request, services)
     params = endpoint.validate(body, url_checker=services.url_checker)
-    job = {
-        "slug": slug,
-        "owner": caller.account,
-        "params": params,
-        "price_units": services.prices.units(endpoint, params),
-    }
+    new = NewJob(
+        slug=slug,
+        owner=caller.account,
+        params=params,
+        price_units=services.prices.units(endpoint, params),
+    )
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
-        created = await run_in_threadpool(lambda: services.queue.submit(**job))
+        created = await run_in_threadpool(services.queue.submit, new)
         return Accepted(created.id, replayed=False)
     outcome = await run_in_threadpool(
         lambda: idempotency.submit_once(
             services.queue,
+            new,
             scope=caller.key_id,
             key=idempotency.check_key(key),
             fingerprint=idempotency.fingerprint(slug, body),
             keep_seconds=services.settings.idempotency_hours * 3600,
-            **job,
         )
     )
     return Accepted(outcome.job_id, outcome.replayed)
@@ -84,7 +90,8 @@ def _replay_headers(accepted: Accepted) -> dict[str, str]:
     return {"idempotent-replayed": "true"} if accepted.replayed else {}
 
 
-@router.post("/v2/{slug}", openapi_extra=_BODY)
+# documented once per model, with its parameters: api/openapi.py
+@router.post("/v2/{slug:model}", include_in_schema=False)
 async def submit_async(
     slug: str, request: Request, caller: CallerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> JSONResponse:
@@ -94,7 +101,7 @@ async def submit_async(
     return JSONResponse(body, headers=_replay_headers(accepted))
 
 
-@router.post("/v1/{slug}", response_model=None, openapi_extra=_BODY)  # fmt: skip
+@router.post("/v1/{slug:model}", response_model=None, include_in_schema=False)
 async def run_sync(
     slug: str, request: Request, caller: CallerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> Response:
@@ -105,7 +112,7 @@ async def run_sync(
         body = {"request_id": job.id, "status": "FAILED", "error": job.error}
         return JSONResponse(body, status_code=FAILED_HTTP_STATUS)
     assert job.output_key is not None  # COMPLETED always stores its output
-    balance = await run_in_threadpool(credits.balance, services.queue.engine, caller.account)
+    balance = await run_in_threadpool(credits.balance, services.db, caller.account)
     remaining = None if balance is None else balance.available
     headers = {
         "x-request-id": job.id,

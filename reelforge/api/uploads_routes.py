@@ -6,38 +6,32 @@ Two bodies are accepted:
   * multipart/form-data with one or more file fields (`curl -F file=@cat.png`).
 The answer is `{"file_urls": [...], "message": ...}`: signed URLs to this server, valid for
 the retention, usable by any client and as image_url/video_url in any endpoint (the worker
-reads them straight from storage: `reelforge.media.uploads`). The whole body is capped
+reads them straight from storage: `reelforge.uploads`). The whole body is capped
 while it streams in; every file's format is sniffed from its content and must be on the
 allow-list, within that kind's size cap.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from reelforge import uploads
+from reelforge.api import body
 from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep
-from reelforge.endpoints import MediaKind, UrlChecker
-from reelforge.errors import ApiError, BadRequest, InputError
-from reelforge.media import ingest, uploads
-from reelforge.storage import UrlSigner
+from reelforge.errors import BadRequest, InputError
+from reelforge.media import ingest
 
 router = APIRouter()
 
 MAX_FILES = 10  # per request
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
 
 
 class Uploaded(BaseModel):
@@ -45,7 +39,6 @@ class Uploaded(BaseModel):
     message: str
 
 
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 _DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -57,7 +50,11 @@ _DOC: dict[str, Any] = {
                     "properties": {
                         "data_urls": {
                             "type": "array",
-                            "items": {"type": "string", "description": "data:<type>;base64,..."},
+                            "items": {
+                                "type": "string",
+                                "pattern": "^data:",
+                                "description": "data:<type>;base64,...",
+                            },
                             "minItems": 1,
                             "maxItems": MAX_FILES,
                         }
@@ -67,51 +64,23 @@ _DOC: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    "required": ["file"],
                     "properties": {
-                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
+                            "maxItems": MAX_FILES,
+                        }
                     },
                 }
             },
         },
     }
 }
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/json": {"schema": _ERROR}}}
-    for code, text in (
-        (400, "Bad upload"),
-        (401, "Missing or invalid API key"),
-        (413, "Body too large"),
-    )
-}
 
 
-def register(app: FastAPI, services: Services) -> None:
-    """Add the upload routes, and let submits accept this server's upload URLs (which
-    usually point at a loopback or private address the ordinary URL check refuses)."""
-    app.include_router(router)
-    services.url_checker = accept_own_uploads(services.url_checker, services.signer)
-
-
-def accept_own_uploads(checker: UrlChecker, signer: UrlSigner) -> UrlChecker:
-    def check(url: str, kind: MediaKind) -> None:
-        key = uploads.own_upload_key(url, signer)  # ValueError when expired: a 400
-        if key is None:
-            return checker(url, kind)
-        found = next((k for k, ext, _ in uploads.FORMATS.values() if key.endswith("." + ext)))
-        if found != kind:
-            raise ValueError(f"the uploaded file is {_a(found)}, not {_a(kind)}")
-        return None
-
-    return check
-
-
-def _a(kind: str) -> str:
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-
-
-@router.post(
-    "/v1/files", response_model=Uploaded, openapi_extra=_DOC, responses=_RESPONSES
-)  # fmt: skip
+@router.post("/v1/files", response_model=Uploaded, openapi_extra=_DOC)  # answers: api/openapi.py
 async def upload_files(
     request: Request, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> Uploaded:
@@ -119,9 +88,7 @@ async def upload_files(
     return await _upload(request, owner, services, base_url)
 
 
-@router.post(
-    "/upload-asset", response_model=Uploaded, openapi_extra=_DOC, responses=_RESPONSES
-)  # fmt: skip
+@router.post("/upload-asset", response_model=Uploaded, openapi_extra=_DOC)
 async def upload_asset(
     request: Request, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> Uploaded:
@@ -144,9 +111,10 @@ async def _upload(request: Request, owner: str, services: Services, base_url: st
                 uploads.check_file(path, settings)
             except BadRequest as exc:
                 raise BadRequest(f"{name}: {exc.message}") from None
-        db = services.queue.engine
         stored = [
-            await run_in_threadpool(uploads.store, db, services.storage, owner, path, settings)
+            await run_in_threadpool(
+                uploads.store, services.db, services.storage, owner, path, settings
+            )
             for _, path in files
         ]
     urls = [services.signer.url(base_url, key, expires) for key, expires in stored]
@@ -159,22 +127,9 @@ def _body_limit(services: Services) -> int:
     return largest * 4 // 3 + 1_000_000
 
 
-async def _capped(request: Request, limit: int) -> AsyncIterator[bytes]:
-    """The request body, refused (413) once it passes `limit`, whatever it declared."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-        yield chunk
-
-
 async def _multipart(request: Request, workdir: Path, limit: int) -> list[tuple[str, Path]]:
     parser = MultiPartParser(
-        request.headers, _capped(request, limit), max_files=MAX_FILES, max_fields=MAX_FILES
+        request.headers, body.stream(request, limit), max_files=MAX_FILES, max_fields=MAX_FILES
     )
     try:
         form = await parser.parse()
@@ -200,12 +155,8 @@ async def _multipart(request: Request, workdir: Path, limit: int) -> list[tuple[
 async def _data_urls(
     request: Request, workdir: Path, limit: int, services: Services
 ) -> list[tuple[str, Path]]:
-    raw = b"".join([chunk async for chunk in _capped(request, limit)])
-    try:
-        body = json.loads(raw) if raw.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"request body must be valid JSON ({exc})") from None
-    data_urls = body.get("data_urls") if isinstance(body, dict) else None
+    parsed = await body.read_json(request, limit)
+    data_urls = parsed.get("data_urls") if isinstance(parsed, dict) else None
     if not isinstance(data_urls, list) or not data_urls:
         raise BadRequest(
             'send {"data_urls": ["data:image/png;base64,...", ...]} as JSON, '

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -59,8 +60,11 @@ def metrics(job: Job, remaining_credits: float | None) -> dict[str, Any]:
     }
 
 
-def status(job: Job, links: Links, *, queue_position: int | None) -> dict[str, Any]:
-    """GET /v2/requests/{id}/status: state and progress, never the output."""
+def status(
+    job: Job, links: Links, *, queue_position: int | None, served: bool = True
+) -> dict[str, Any]:
+    """GET /v2/requests/{id}/status: state and progress, never the output. `served`:
+    whether a live worker claims jobs of this slug (asked only for QUEUED jobs)."""
     body: dict[str, Any] = {
         "request_id": job.id,
         "status": job.status.value,
@@ -73,10 +77,20 @@ def status(job: Job, links: Links, *, queue_position: int | None) -> dict[str, A
     }
     if job.status is Status.QUEUED:
         body["queue_position"] = queue_position
-        body["stage"] = "queued"
+        body["stage"] = queued_stage(job, served=served)
     if job.status is Status.FAILED:
         body["error"] = job.error
     return body
+
+
+def queued_stage(job: Job, *, served: bool) -> str:
+    """Why a QUEUED job waits: a fault's back-off ("retrying after a storage error in
+    8 s"), no live worker for its slug ("waiting for a worker": one may still come), or
+    its turn ("queued")."""
+    wait = (job.not_before or 0.0) - time.time()
+    if wait > 0 and job.stage:
+        return f"{job.stage} in {math.ceil(wait)} s"
+    return "queued" if served else "waiting for a worker"
 
 
 def result(

@@ -73,6 +73,17 @@ class Endpoint(ABC):
             params["seed"] = random_seed()
         return params
 
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The parameters as JSON Schema: fields in the order users fill them in, with their
+        defaults, allowed values and ranges, and the rules across fields under `allOf`."""
+        schema = cls.params_model.model_json_schema()
+        schema["title"] = f"{cls.slug} parameters"
+        rules = [part for rule in cls.rules for part in rule.schema]
+        if rules:
+            schema["allOf"] = rules
+        return schema
+
     @abstractmethod
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         """Validated params + decoded media (keyed by field name) -> the engine's task."""

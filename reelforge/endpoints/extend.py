@@ -22,6 +22,8 @@ from reelforge.endpoints.fields import (
     Style,
     VideoUrl,
     motion_rules,
+    rule,
+    sent,
 )
 from reelforge.endpoints.prompting import compose_from
 from reelforge.endpoints.sizes import ASPECT_RATIOS, output_size_for
@@ -40,6 +42,7 @@ class ExtendParams(Params):
     video_url: VideoUrl | None = None  # "optional" on the page, but there is nothing to extend
 
 
+@rule(sent("video_url"))
 def video_rules(params: Mapping[str, Any]) -> None:
     if not params["video_url"]:
         raise BadRequest("video_url: required for pixverse-5-extend")

@@ -8,6 +8,10 @@ and "true" -> True are accepted, booleans for integers and floats with fractions
 
 Rules across fields (`Rule`) work on the normalized parameter dict and raise
 `BadRequest` themselves, naming the fields involved.
+
+Every annotation and rule also states itself in JSON Schema, for the OpenAPI document
+(`Endpoint.json_schema`): a form builder or client generator sees the values the server
+accepts from a typical client (the coercions above are a superset it need not know).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -31,11 +36,16 @@ MediaKind = Literal["image", "video"]
 # url_checker(url, kind) -> None, raising ValueError with a short reason when the URL is not
 # acceptable; `validate` names the field. Injected by the caller (see `media_url_checker`).
 UrlChecker = Callable[[str, MediaKind], None]
-# A rule across fields: looks at the normalized params, raises BadRequest naming the fields.
-Rule = Callable[[Mapping[str, Any]], None]
 
 MAX_PROMPT_CHARS = 5000  # prompts, negative prompts, sound and speech texts
 _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+# JSON Schema patterns (ECMA-262) of what `Text` and `MediaUrl` accept
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # some character other than white space
+MEDIA_URL = (
+    r"^(https?://[A-Za-z0-9_.-]+(:[0-9]{1,4})?([/?#][!-~]*)?"
+    r"|data:(image|video)/[A-Za-z0-9.+-]+(;base64)?,[A-Za-z0-9+/=]*)$"
+)
 
 
 def show(value: object) -> str:
@@ -111,7 +121,7 @@ class OneOf(_Field):
         return value
 
     def json_schema(self) -> JsonSchemaValue:
-        return {"enum": list(self.values)}
+        return {"type": "integer" if self.numeric else "string", "enum": list(self.values)}
 
 
 class IntRange(_Field):
@@ -169,7 +179,10 @@ class Text(_Field):
         return text
 
     def json_schema(self) -> JsonSchemaValue:
-        return {"type": "string", "maxLength": MAX_PROMPT_CHARS}
+        schema = {"type": "string", "maxLength": MAX_PROMPT_CHARS, "pattern": NO_NUL}
+        if self.required:
+            schema.update(minLength=1, pattern=NOT_BLANK)
+        return schema
 
 
 class MediaUrl(_Field):
@@ -187,7 +200,7 @@ class MediaUrl(_Field):
         return url
 
     def json_schema(self) -> JsonSchemaValue:
-        return {"type": "string", "format": "uri"}
+        return {"type": "string", "format": "uri", "pattern": MEDIA_URL}
 
 
 def check_url_syntax(url: str, kind: MediaKind) -> None:
@@ -255,7 +268,39 @@ def random_seed() -> int:
 
 # --- rules across fields -------------------------------------------------------------------
 
+RuleCheck = Callable[[Mapping[str, Any]], None]
 
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule across fields: `check` looks at the normalized params and raises BadRequest
+    naming the fields; `schema` says the same in JSON Schema, for the OpenAPI document."""
+
+    check: RuleCheck
+    schema: tuple[JsonSchemaValue, ...]
+
+    def __call__(self, params: Mapping[str, Any]) -> None:
+        self.check(params)
+
+
+def rule(*schema: JsonSchemaValue) -> Callable[[RuleCheck], Rule]:
+    """Decorator: the function as a `Rule` whose JSON Schema is `schema`."""
+    return lambda check: Rule(check, schema)
+
+
+def sent(field: str, schema: JsonSchemaValue | None = None) -> JsonSchemaValue:
+    """JSON Schema of "`field` is sent (not null), matching `schema`"; a field not sent takes
+    its default."""
+    return {"required": [field], "properties": {field: schema or {"not": {"type": "null"}}}}
+
+
+@rule(
+    {
+        "if": sent("motion_mode", {"const": "fast"}),
+        "then": {"properties": {"duration": {"const": 5}, "quality": {"not": {"const": "1080p"}}}},
+    },
+    {"if": sent("quality", {"const": "1080p"}), "then": {"properties": {"duration": {"const": 5}}}},
+)
 def motion_rules(params: Mapping[str, Any]) -> None:
     """Pixverse 5 family and text2video: fast only at 5 s and below 1080p; 8 s not at 1080p."""
     duration, motion, quality = params["duration"], params["motion_mode"], params["quality"]
@@ -269,6 +314,12 @@ def motion_rules(params: Mapping[str, Any]) -> None:
         raise BadRequest(f"duration: only 5 is allowed at 1080p quality (got {duration})")
 
 
+@rule(
+    {
+        "if": sent("lip_sync_switch", {"const": True}),
+        "then": sent("lip_sync_tts_content", {"type": "string", "pattern": NOT_BLANK}),
+    }
+)
 def lip_sync_rules(params: Mapping[str, Any]) -> None:
     """Lip sync needs something to say."""
     if params["lip_sync_switch"] and not params["lip_sync_tts_content"]:

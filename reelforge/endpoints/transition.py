@@ -25,6 +25,8 @@ from reelforge.endpoints.fields import (
     Switch,
     lip_sync_rules,
     motion_rules,
+    rule,
+    sent,
 )
 from reelforge.endpoints.prompting import compose_from
 from reelforge.endpoints.sizes import ASPECT_RATIOS, output_size_for
@@ -49,6 +51,7 @@ class TransitionParams(Params):
     sound_effect_switch: Switch = True
 
 
+@rule({"if": sent("last_frame_url"), "then": sent("first_frame_url")})
 def frame_rules(params: Mapping[str, Any]) -> None:
     if params["last_frame_url"] and not params["first_frame_url"]:
         raise BadRequest("first_frame_url: required when last_frame_url is given")

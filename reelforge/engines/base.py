@@ -26,6 +26,8 @@ class Engine(Protocol):
     """
 
     name: str  # short description for logs and /status, e.g. "ltx2 (tiny random checkpoint)"
+    device: str  # where it runs, as torch names it: "cpu", "cuda:0", ...
+    memory_bytes: int | None  # that device's total memory (GPU memory, or RAM for cpu)
 
     def generate(
         self, task: GenerationTask, progress: ProgressFn, cancelled: CancelledFn

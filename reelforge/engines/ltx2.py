@@ -29,16 +29,10 @@ import torch
 
 from reelforge.engines import ltx2_audio
 from reelforge.engines.base import CancelledFn, ProgressFn
-from reelforge.engines.ltx2_frames import (
-    check_frame_count,
-    fit_frames,
-    fit_image,
-    generation_size,
-    retime,
-    to_uint8,
-)
+from reelforge.engines.ltx2_frames import check_frame_count, generation_size, retime, to_uint8
 from reelforge.engines.ltx2_load import (
     Schedule,
+    device_memory,
     load_pipelines,
     pick_device,
     pick_dtype,
@@ -46,6 +40,7 @@ from reelforge.engines.ltx2_load import (
     uses_offload,
 )
 from reelforge.errors import Cancelled, JobError
+from reelforge.media.conform import cover_frames, cover_image, resample_audio
 from reelforge.settings import Settings
 from reelforge.task import Clip, GenerationTask
 
@@ -61,6 +56,7 @@ class LTX2Engine:
         # 1. Which weights, where, in which precision
         self.checkpoint = resolve_checkpoint(settings)
         self.device = pick_device(settings.device)
+        self.memory_bytes = device_memory(self.device)
         self.dtype = pick_dtype(settings.dtype, self.device)
         self.offload = uses_offload(settings, self.device)
         self.schedule = Schedule.for_checkpoint(settings, self.checkpoint)
@@ -101,13 +97,13 @@ class LTX2Engine:
         if task.kind == "image":
             if not task.images:
                 raise JobError("an image-to-video task needs an image")
-            return self.image_pipe, {"image": fit_image(task.images[0], width, height)}
+            return self.image_pipe, {"image": cover_image(task.images[0], width, height)}
         if task.kind == "transition":
             if len(task.images) != 2:
                 raise JobError("a transition needs exactly two images (first and last frame)")
             from diffusers.pipelines.ltx2 import LTX2VideoCondition
 
-            first, last = (fit_image(image, width, height) for image in task.images)
+            first, last = (cover_image(image, width, height) for image in task.images)
             conditions = [
                 LTX2VideoCondition(frames=first, index=0),
                 LTX2VideoCondition(frames=last, index=-1),
@@ -131,7 +127,7 @@ class LTX2Engine:
             raise JobError("an extend task needs an input video")
         if task.num_frames <= 0 or task.num_frames % 8:
             raise JobError(f"extend adds a multiple of 8 frames, got {task.num_frames}")
-        frames_in = fit_frames(retime(clip.frames, clip.fps, task.fps), width, height)
+        frames_in = cover_frames(retime(clip.frames, clip.fps, task.fps), width, height)
         # 2. Condition on the input's tail, generate tail + new frames, keep the new ones
         prefix = min(EXTEND_PREFIX_FRAMES, (len(frames_in) - 1) // 8 * 8 + 1)
         condition = LTX2VideoCondition(frames=frames_in[-prefix:], index=0)
@@ -166,9 +162,7 @@ class LTX2Engine:
         length = ltx2_audio.num_samples(num_frames, fps, self.sample_rate)
         if clip.audio is None or not clip.sample_rate:
             return np.zeros((channels, length), dtype=np.float32)
-        audio = ltx2_audio.resample(
-            np.asarray(clip.audio, dtype=np.float32), clip.sample_rate, self.sample_rate
-        )
+        audio = resample_audio(clip.audio, clip.sample_rate, self.sample_rate)
         return ltx2_audio.fit_length(ltx2_audio.match_channels(audio, channels), length)
 
     # --- one pipeline call -----------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Waveform helpers for the LTX-2 engine: exact lengths, resampling, and the extend seam.
+"""Waveform helpers for the LTX-2 engine: exact lengths, channels and the extend seam.
+
+Resampling is `reelforge.media.conform.resample_audio` (one policy with the encoder).
 
 All arrays are float32 (channels, samples) in [-1, 1], as in `Clip.audio`. NumPy only.
 """
@@ -29,19 +31,6 @@ def match_channels(audio: np.ndarray, channels: int) -> np.ndarray:
         return audio
     mono = audio.mean(axis=0, keepdims=True)
     return np.repeat(mono, channels, axis=0)
-
-
-def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Band-limited resampling via the real FFT (no aliasing; fine for clip-length audio)."""
-    if rate_in == rate_out or audio.shape[1] == 0:
-        return audio.astype(np.float32, copy=False)
-    n_in = audio.shape[1]
-    n_out = max(1, round(n_in * rate_out / rate_in))
-    spectrum = np.fft.rfft(audio, axis=1)
-    # Keep the bins both rates can represent; irfft zero-pads or truncates the rest.
-    keep = min(spectrum.shape[1], n_out // 2 + 1)
-    out = np.fft.irfft(spectrum[:, :keep], n=n_out, axis=1) * (n_out / n_in)
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
 def extension_audio(

@@ -1,9 +1,11 @@
-"""Frame and image helpers for the LTX-2 engine: sizes, resizing, frame rates, dtypes."""
+"""Frame helpers for the LTX-2 engine: sizes, frame counts, frame rates, dtypes.
+
+Cover-cropping to a size is `reelforge.media.conform`'s (one policy with the encoder).
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 from reelforge.errors import JobError
 
@@ -26,23 +28,6 @@ def check_frame_count(num_frames: int) -> None:
     """LTX-2 decodes 8k+1 frames; anything else silently shrinks, so refuse it."""
     if num_frames < 1 or (num_frames - 1) % 8:
         raise JobError(f"num_frames must be 8k+1 (e.g. 25, 121), got {num_frames}")
-
-
-def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Scale to cover width x height, then center-crop (no distortion, no borders)."""
-    image = image.convert("RGB")
-    scale = max(width / image.width, height / image.height)
-    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-    image = image.resize(size, Image.Resampling.LANCZOS)
-    left, top = (size[0] - width) // 2, (size[1] - height) // 2
-    return image.crop((left, top, left + width, top + height))
-
-
-def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """`fit_image` for every frame of a uint8 (T, H, W, 3) array."""
-    if frames.shape[1:3] == (height, width):
-        return frames
-    return np.stack([np.asarray(fit_image(Image.fromarray(f), width, height)) for f in frames])
 
 
 def retime(frames: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -95,9 +96,22 @@ def _read_marker(path: Path) -> dict[str, Any]:
 
 
 def pick_device(name: str) -> str:
+    """`settings.device` resolved: "auto" picks CUDA when there is one, and a bare "cuda"
+    gets the index of the GPU it means ("cuda:0"), which is what the fleet shows."""
     if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and torch.cuda.is_available():
+        return f"cuda:{torch.cuda.current_device()}"
     return name
+
+
+def device_memory(device: str) -> int | None:
+    """Total memory of `device`: GPU memory for CUDA, physical RAM for the CPU, else None."""
+    if device.startswith("cuda"):
+        return int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    if device == "cpu":
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return None
 
 
 def pick_dtype(name: str, device: str) -> torch.dtype:

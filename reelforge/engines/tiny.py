@@ -44,11 +44,6 @@ _CHAT_TEMPLATE = (
 )
 
 
-def is_tiny_checkpoint(path: Path) -> bool:
-    marker = path / MARKER
-    return marker.is_file() and bool(json.loads(marker.read_text()).get("tiny"))
-
-
 def build_tiny_checkpoint(path: Path) -> Path:
     """Build the tiny random checkpoint into `path` (created; overwritten if present).
 

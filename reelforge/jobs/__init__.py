@@ -2,6 +2,6 @@
 
 from reelforge.jobs.db import connect, migrate
 from reelforge.jobs.queue import JobQueue, open_queue
-from reelforge.jobs.record import TERMINAL, Job, Status
+from reelforge.jobs.record import TERMINAL, Job, NewJob, Status
 
-__all__ = ["TERMINAL", "Job", "JobQueue", "Status", "connect", "migrate", "open_queue"]
+__all__ = ["TERMINAL", "Job", "JobQueue", "NewJob", "Status", "connect", "migrate", "open_queue"]

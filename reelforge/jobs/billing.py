@@ -24,6 +24,9 @@ from reelforge.errors import InsufficientCredits
 from reelforge.jobs.schema import accounts, credit_ledger
 
 UNITS_PER_CREDIT = 10_000
+# the most units a balance, a grant or a price may be: 1e11 credits. Far inside BIGINT, and
+# below 2**53, so the float a JSON answer carries is still exact to the 1/10000 credit
+MAX_UNITS = 10**15
 
 
 def to_units(credits: float) -> int:
@@ -39,6 +42,11 @@ def hold(conn: Connection, account: str, units: int) -> None:
 
     One conditional UPDATE: PostgreSQL re-checks the WHERE after waiting for the row
     lock and SQLite serialises writers, so parallel submits can never overdraw."""
+    if units > MAX_UNITS:  # a price no account can pay (and the database cannot add up)
+        raise InsufficientCredits(
+            f"Insufficient credits: this request costs {to_credits(units):g} credits; an "
+            f"account holds at most {MAX_UNITS // UNITS_PER_CREDIT}"
+        )
     enough = accounts.c.balance.is_(None) | (accounts.c.balance - accounts.c.held >= units)
     result = conn.execute(
         update(accounts)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,7 +34,7 @@ def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # pysqlite's own transaction handling defers BEGIN; we emit it ourselves below
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -43,7 +44,7 @@ def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         # IMMEDIATE takes the write lock up front: two claimers never both read the
         # same QUEUED row and then race to upgrade their locks (which SQLite answers
         # with "database is locked" instead of waiting)

@@ -6,6 +6,10 @@ write by a worker is fenced on (id, worker_id, attempt, PROCESSING), so a worker
 lost its lease (paused, partitioned) changes nothing. A priced job's credits move in
 the same transaction as its state (see billing.py): held at submit, charged on
 COMPLETED, released on FAILED (worker failure, attempts exhausted, cancel) or expiry.
+
+Two ways back to QUEUED that do not count as an attempt: `release` (a worker shutting
+down) and `retry_later` (a fault of this machine, such as a full disk or a database
+error, not of the request): that one also sets `not_before`, which claims respect.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Float,
@@ -23,6 +28,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    or_,
     select,
     text,
     update,
@@ -30,7 +36,7 @@ from sqlalchemy import (
 
 from reelforge.jobs import billing
 from reelforge.jobs.db import connect, migrate
-from reelforge.jobs.record import Job, Status
+from reelforge.jobs.record import Job, NewJob, Status
 from reelforge.jobs.schema import jobs
 from reelforge.jobs.wakeup import CHANNEL
 from reelforge.settings import Settings
@@ -39,61 +45,48 @@ from reelforge.settings import Settings
 class JobQueue:
     """The durable queue and record of every request."""
 
-    def __init__(self, engine: Engine, *, retention: float, lease: float, max_attempts: int):
-        self.engine = engine
+    def __init__(self, db: Engine, *, retention: float, lease: float, max_attempts: int):
+        self.db = db
         self.retention = retention  # seconds a job lives after submit
         self.lease = lease  # seconds a claim holds without a heartbeat
         self.max_attempts = max_attempts  # claims before a job ends FAILED
 
     # --- API side ------------------------------------------------------------------------
 
-    def submit(
-        self, *, slug: str, owner: str, params: dict[str, Any], price_units: int | None = None
-    ) -> Job:
+    def submit(self, new: NewJob) -> Job:
         """Record a new QUEUED job; once this returns, the job survives any crash.
-        With a price, its credits are held on `owner` first (InsufficientCredits: no job)."""
-        with self.engine.begin() as conn:
-            return self.submit_in(
-                conn, slug=slug, owner=owner, params=params, price_units=price_units
-            )
+        With a price, its credits are held on its owner first (InsufficientCredits: no job)."""
+        with self.db.begin() as conn:
+            return self.submit_in(conn, new)
 
-    def submit_in(
-        self,
-        conn: Connection,
-        *,
-        slug: str,
-        owner: str,
-        params: dict[str, Any],
-        price_units: int | None = None,
-        job_id: str | None = None,
-    ) -> Job:
+    def submit_in(self, conn: Connection, new: NewJob, *, job_id: str | None = None) -> Job:
         """`submit` inside the caller's transaction (idempotency records share it)."""
-        if price_units is not None:
-            billing.hold(conn, owner, price_units)
+        if new.price_units is not None:
+            billing.hold(conn, new.owner, new.price_units)
         now = time.time()
         values = {
             "id": job_id or str(uuid.uuid4()),
-            "slug": slug,
-            "owner": owner,
-            "params": params,
+            "slug": new.slug,
+            "owner": new.owner,
+            "params": new.params,
             "status": Status.QUEUED.value,
             "created_at": now,
             "expires_at": now + self.retention,
             "attempt": 0,
             "progress": 0.0,
             "cancel_requested": False,
-            "price_units": price_units,
+            "price_units": new.price_units,
         }
         row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
         if conn.dialect.name == "postgresql":  # wake a listening worker (see wakeup.py)
             conn.execute(
-                text("SELECT pg_notify(:channel, :slug)"), {"channel": CHANNEL, "slug": slug}
+                text("SELECT pg_notify(:channel, :slug)"), {"channel": CHANNEL, "slug": new.slug}
             )
         return Job.from_row(row)
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None when it never existed or has expired."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = conn.execute(
                 select(jobs).where(jobs.c.id == job_id, jobs.c.expires_at > time.time())
             ).one_or_none()
@@ -101,7 +94,7 @@ class JobQueue:
 
     def queue_position(self, job: Job) -> int:
         """How many QUEUED jobs will be claimed before this one (0 = next)."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             return int(
                 conn.execute(
                     select(func.count())
@@ -114,7 +107,7 @@ class JobQueue:
         """Ask a job to stop: a QUEUED job fails at once, a PROCESSING one at its
         worker's next step. Terminal jobs are left as they are."""
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             failed = conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
@@ -133,7 +126,7 @@ class JobQueue:
         """Delete every job past its retention; returns them so their files can go too.
         A job that never finished gives its held credits back."""
         now = time.time()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             rows = conn.execute(
                 delete(jobs).where(jobs.c.expires_at <= now).returning(*jobs.c)
             ).all()
@@ -148,7 +141,7 @@ class JobQueue:
         (its worker died). Jobs that used up their attempts end FAILED instead."""
         now = time.time()
         lease_lost = and_(jobs.c.status == Status.PROCESSING.value, jobs.c.lease_until < now)
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             exhausted = conn.execute(
                 update(jobs)
                 .where(lease_lost, jobs.c.attempt >= self.max_attempts)
@@ -162,9 +155,14 @@ class JobQueue:
             ).all()
             billing.release(conn, exhausted)
             # two indexed look-ups, not one OR (which scans and sorts the whole table):
-            # jobs whose worker died first (they are the older ones), then QUEUED
+            # jobs whose worker died first (they are the older ones), then QUEUED ones
+            # that are not waiting out a fault's back-off
+            queued = and_(
+                jobs.c.status == Status.QUEUED.value,
+                or_(jobs.c.not_before.is_(None), jobs.c.not_before <= now),
+            )
             row = None
-            for runnable in (lease_lost, jobs.c.status == Status.QUEUED.value):
+            for runnable in (lease_lost, queued):
                 candidate = (
                     select(jobs.c.id)
                     .where(runnable, jobs.c.expires_at > now)
@@ -194,7 +192,7 @@ class JobQueue:
 
     def heartbeat(self, job: Job) -> tuple[bool, bool]:
         """Renew the claim. Returns (still ours, cancel requested)."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = conn.execute(
                 update(jobs)
                 .where(_held_by(job))
@@ -205,7 +203,7 @@ class JobQueue:
 
     def report_progress(self, job: Job, progress: float, stage: str) -> bool:
         """Record progress (0..1) and stage; False when the claim is no longer ours."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             result = conn.execute(
                 update(jobs)
                 .where(_held_by(job))
@@ -244,7 +242,7 @@ class JobQueue:
     def release(self, job: Job) -> bool:
         """Give a claimed job back to the queue (a worker shutting down cleanly), without
         counting the interrupted attempt against the job."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             result = conn.execute(
                 update(jobs)
                 .where(_held_by(job))
@@ -259,9 +257,31 @@ class JobQueue:
             )
         return result.rowcount == 1
 
+    def retry_later(self, job: Job, reason: str, delay: float) -> bool:
+        """Give a claimed job back after a fault that is not the request's (a full disk, a
+        database error): QUEUED again, claimable after `delay` seconds, the attempt not
+        counted, `fault_retries` one more. `reason` is its stage meanwhile ("retrying
+        after a storage error"). False if we lost the claim."""
+        with self.db.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(_held_by(job))
+                .values(
+                    status=Status.QUEUED.value,
+                    worker_id=None,
+                    lease_until=None,
+                    attempt=jobs.c.attempt - 1,
+                    progress=0.0,
+                    stage=reason[:64],
+                    not_before=time.time() + delay,
+                    fault_retries=jobs.c.fault_retries + 1,
+                )
+            )
+        return result.rowcount == 1
+
     def _finish(self, job: Job, **values: Any) -> bool:
         """The fenced terminal write, and the job's credits settled in the same transaction."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = conn.execute(
                 update(jobs)
                 .where(_held_by(job))
@@ -277,7 +297,7 @@ class JobQueue:
         return True
 
 
-def _held_by(job: Job):  # type: ignore[no-untyped-def]
+def _held_by(job: Job) -> ColumnElement[bool]:
     """The fence: this job, still PROCESSING under this very claim."""
     return and_(
         jobs.c.id == job.id,
@@ -290,10 +310,10 @@ def _held_by(job: Job):  # type: ignore[no-untyped-def]
 def open_queue(settings: Settings) -> JobQueue:
     """The queue on the configured database, its schema brought up to date."""
     # a transaction left idle longer than a third of the lease is cut by PostgreSQL
-    engine = connect(settings.resolved_database_url, transaction_timeout=settings.lease_seconds / 3)
-    migrate(engine)
+    db = connect(settings.resolved_database_url, transaction_timeout=settings.lease_seconds / 3)
+    migrate(db)
     return JobQueue(
-        engine,
+        db,
         retention=settings.retention_seconds,
         lease=settings.lease_seconds,
         max_attempts=settings.max_attempts,

@@ -18,6 +18,16 @@ TERMINAL = (Status.COMPLETED, Status.FAILED)
 
 
 @dataclass(frozen=True)
+class NewJob:
+    """A validated request on its way into the queue: what `JobQueue.submit` records."""
+
+    slug: str  # endpoint
+    owner: str  # account that submits it
+    params: dict[str, Any]  # validated parameters, seed resolved
+    price_units: int | None = None  # credits to hold, in billing units; None = not billed
+
+
+@dataclass(frozen=True)
 class Job:
     id: str  # request_id
     slug: str  # endpoint
@@ -40,6 +50,8 @@ class Job:
     inference_time: float | None  # seconds the successful attempt ran
     cost: float | None  # credits charged
     price_units: int | None = None  # credits held at submit, in billing units; None = unbilled
+    not_before: float | None = None  # put back after a fault: not claimed before this
+    fault_retries: int = 0  # put-backs after disk or database faults (not in `attempt`)
 
     @property
     def terminal(self) -> bool:

@@ -1,8 +1,15 @@
-"""The one table that holds the whole state of every request.
+"""Every table Reelforge keeps, in one place: the migrations' metadata and the queries'.
+
+    jobs              the whole state of every request (migration 0001)
+    workers           the fleet's presence (0002)
+    accounts, api_keys, credit_ledger, idempotency_keys   who may call, what they spend (0003)
+    uploads           input files clients stored with POST /v1/files (0004)
+    jobs.not_before, jobs.fault_retries, ix_workers_heartbeat   fault retries (0005)
 
 Times are float seconds since the epoch (UTC): the same in SQLite and PostgreSQL,
 and compared only with each other. The schema itself is created by the Alembic
-migrations in `migrations/versions/`; this module is what the queries use.
+migrations in `migrations/versions/`; this module is what the queries use, and what
+`alembic check` compares the migrations against.
 """
 
 from __future__ import annotations
@@ -49,6 +56,13 @@ jobs = Table(
     # credits held at submit, in billing units (see billing.py); None = not billed.
     # Held while QUEUED/PROCESSING, charged on COMPLETED, released on FAILED or expiry.
     Column("price_units", BigInteger),
+    # a job put back after a disk or database fault (not the request's) is not claimed
+    # before `not_before`; `fault_retries` counts those put-backs, apart from `attempt`
+    Column("not_before", Float),
+    Column("fault_retries", Integer, nullable=False, default=0),
+    Index("ix_jobs_status_created", "status", "created_at"),  # claims, queue positions
+    Index("ix_jobs_expires_at", "expires_at"),  # the expiry sweep
+    Index("ix_jobs_owner", "owner"),  # an account's requests
 )
 
 workers = Table(
@@ -65,6 +79,7 @@ workers = Table(
     Column("heartbeat_at", Float, nullable=False),  # live while recent
     Column("current_job", String(36)),  # the job it is running, if any
     Column("jobs_done", Integer, nullable=False, default=0),
+    Index("ix_workers_heartbeat", "heartbeat_at"),  # live workers, on every QUEUED status
 )
 
 # --- accounts (migration 0003) -------------------------------------------------------------
@@ -115,4 +130,18 @@ idempotency_keys = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
     Index("ix_idempotency_expires", "expires_at"),
+)
+
+# --- uploads (migration 0004) --------------------------------------------------------------
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("key", String(256), primary_key=True),  # storage key, uploads/<account>/<uuid>.<ext>
+    Column("owner", String(64), nullable=False),  # the account that uploaded it
+    Column("media_type", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),  # created_at + retention; then it is gone
+    Index("ix_uploads_expires", "expires_at"),
 )

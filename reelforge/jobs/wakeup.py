@@ -5,41 +5,93 @@ notification is delivered only once the job is visible). A worker blocks on its 
 connection for at most `REELFORGE_POLL_SECONDS` and then claims; the timeout remains
 as a backstop for lost notifications and for lease-expired jobs, which notify nobody.
 On SQLite there is nothing to listen to, and the worker simply polls.
+
+A LISTEN connection that drops (a database restart, a failover, an administrator's
+pg_terminate_backend) is opened again at once; while that fails, the worker polls and
+tries again after a back-off of 1 s doubling to 30 s.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from sqlalchemy import Engine
 
 CHANNEL = "reelforge_jobs"
+RECONNECT_FIRST_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 30.0
 log = logging.getLogger("reelforge.worker")
 
 
 class Wakeup:
-    def __init__(self, engine: Engine):
-        self._conn = None
-        if engine.dialect.name == "postgresql":
-            import psycopg
-
-            url = engine.url.set(drivername="postgresql")
-            self._conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-            self._conn.execute(f"LISTEN {CHANNEL}")
+    def __init__(self, db: Engine):
+        self._url: str | None = None
+        self._conn: Any = None  # a psycopg.Connection in autocommit, LISTENing
+        self._failures = 0  # connection attempts failed in a row
+        self._next_try = 0.0  # monotonic time of the next connection attempt
+        if db.dialect.name == "postgresql":
+            url = db.url.set(drivername="postgresql")
+            self._url = url.render_as_string(hide_password=False)
+            self._connect()
 
     def wait(self, timeout: float) -> None:
         """Return when a job may be waiting, or after `timeout` seconds."""
-        if self._conn is None:
+        if self._url is None:
+            time.sleep(timeout)
+            return
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        if self._conn is None and not self._connect():
             time.sleep(timeout)
             return
         try:
             for _ in self._conn.notifies(timeout=timeout, stop_after=1):
                 pass
-        except Exception:  # a dropped connection: fall back to polling for this round
-            log.exception("LISTEN connection failed; polling")
-            time.sleep(timeout)
+        except psycopg.Error as exc:
+            log.warning("LISTEN connection lost (%s); opening it again", _first_line(exc))
+            self._close()
+            # a job submitted while we were not listening notified nobody: claim first
+            if self._connect():
+                return
+            time.sleep(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self._close()
+
+    def _connect(self) -> bool:
+        """Open the LISTEN connection, unless the last failure is too recent."""
+        import psycopg
+
+        if self._url is None or time.monotonic() < self._next_try:
+            return False
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+            conn.execute(f"LISTEN {CHANNEL}")
+        except psycopg.Error as exc:
+            delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2**self._failures)
+            self._failures += 1
+            self._next_try = time.monotonic() + delay
+            log.warning(
+                "could not LISTEN for new jobs (%s); polling, next try in %g s",
+                _first_line(exc),
+                delay,
+            )
+            return False
+        self._conn, self._failures, self._next_try = conn, 0, 0.0
+        return True
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already broken: nothing to give back
+                log.debug("closing the LISTEN connection failed", exc_info=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -13,6 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from reelforge.media.conform import cover_frame, resample_audio
 from reelforge.task import Clip
 
 AUDIO_RATE = 48_000  # AAC at 48 kHz is what every browser and editor expects
@@ -25,12 +26,14 @@ _AAC_FRAME = 1024  # samples per AAC frame (the encoder's fixed frame size)
 def encode_mp4(clip: Clip, width: int, height: int, path: Path) -> None:
     """Write `clip` to `path` as a browser-ready MP4 of exactly `width` x `height`.
 
-    Every frame is centre-cropped to the target aspect ratio (a no-op when the ratios
-    already match, a few pixels when the engine rendered at the nearest /32 size) and
-    scaled with Lanczos, then encoded with libx264 (yuv420p, CRF 20, preset veryfast) at
-    exactly `clip.fps` (a rational time base, so 24 fps stays exact and the file holds
-    exactly `len(clip.frames)` frames). When `clip.audio` is set it is resampled to 48 kHz
-    stereo, padded with silence or trimmed to the video's duration and encoded as AAC.
+    Every frame is conformed with `media.conform.cover_frame`: centre-cropped to the
+    target aspect ratio (a no-op when the ratios already match, a few pixels when the
+    engine rendered at the nearest /32 size) and scaled with Lanczos, then encoded with
+    libx264 (yuv420p, CRF 20, preset veryfast) at exactly `clip.fps` (a rational time base,
+    so 24 fps stays exact and the file holds exactly `len(clip.frames)` frames). When
+    `clip.audio` is set it is made stereo, resampled to 48 kHz with
+    `media.conform.resample_audio`, padded with silence or trimmed to the video's duration
+    and encoded as AAC.
     `+faststart` puts the index at the front so browsers can start playing at once.
 
     Raises ValueError for an empty clip or odd/non-positive output sizes. A partial file
@@ -97,16 +100,14 @@ def _write(out, video, audio, frames: np.ndarray, samples: np.ndarray | None, ra
     """Encode frame by frame, emitting the audio that belongs to each frame right after
     it, so the file is interleaved and plays progressively from the first byte."""
     height, width = video.height, video.width
-    crop = _crop_box(frames.shape[2], frames.shape[1], width, height)
     audio_pos = 0
     for index, rgb in enumerate(frames):
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[crop]), format="rgb24")
+        fitted = np.ascontiguousarray(cover_frame(rgb, width, height))
+        frame = av.VideoFrame.from_ndarray(fitted, format="rgb24")
         frame = frame.reformat(
-            width,
-            height,
-            "yuv420p",
+            format="yuv420p",
             dst_colorspace="itu709",
-            interpolation="LANCZOS",
+            interpolation="LANCZOS",  # for the chroma subsampling
             dst_color_range="MPEG",
         )
         frame.pts = index
@@ -118,17 +119,6 @@ def _write(out, video, audio, frames: np.ndarray, samples: np.ndarray | None, ra
     if samples is not None:
         _write_audio(out, audio, samples, audio_pos, samples.shape[1])
         out.mux(audio.encode(None))
-
-
-def _crop_box(src_w: int, src_h: int, width: int, height: int) -> tuple[slice, slice]:
-    """Centred (rows, cols) slices with the target's aspect ratio (cover, not letterbox)."""
-    if src_w * height > width * src_h:  # source is wider: trim the sides
-        keep = max(1, round(src_h * width / height))
-        left = (src_w - keep) // 2
-        return slice(None), slice(left, left + keep)
-    keep = max(1, round(src_w * height / width))
-    top = (src_h - keep) // 2
-    return slice(top, top + keep), slice(None)
 
 
 def _audio_for(clip: Clip, n_samples: int) -> np.ndarray:
@@ -143,22 +133,11 @@ def _audio_for(clip: Clip, n_samples: int) -> np.ndarray:
         # no layout to go by: keep the first two channels (front left/right in every
         # common layout) rather than guessing a downmix matrix
         audio = audio[:2]
-    audio = _resample(np.ascontiguousarray(audio), int(clip.sample_rate or 0))
+    audio = resample_audio(audio, int(clip.sample_rate or 0), AUDIO_RATE)
     out = np.zeros((2, n_samples), dtype=np.float32)
     keep = min(n_samples, audio.shape[1])
     out[:, :keep] = audio[:, :keep]
     return out
-
-
-def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
-    if rate == AUDIO_RATE or audio.shape[1] == 0:
-        return audio
-    frame = av.AudioFrame.from_ndarray(audio, format="fltp", layout="stereo")
-    frame.sample_rate = rate
-    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
-    chunks = [f.to_ndarray() for f in resampler.resample(frame)]
-    chunks += [f.to_ndarray() for f in resampler.resample(None)]  # flush the filter delay
-    return np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0), np.float32)
 
 
 def _write_audio(out, stream, samples: np.ndarray, start: int, until: int) -> int:

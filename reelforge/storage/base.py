@@ -24,10 +24,6 @@ class Storage(Protocol):
         """Remove `key`; a key that does not exist is not an error."""
         ...
 
-    def exists(self, key: str) -> bool:
-        """Whether an object is stored under `key`."""
-        ...
-
     def read(self, key: str) -> Iterator[bytes]:
         """The object's bytes in chunks. Raises FileNotFoundError at once (before the first
         chunk is asked for) when `key` does not exist, so a route can still answer 404."""

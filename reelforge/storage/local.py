@@ -31,25 +31,41 @@ class LocalStorage:
         return target
 
     def put(self, key: str, source: Path) -> None:
-        """Store a copy of `source` under `key`, atomically (readers never see half a file)."""
+        """Store a copy of `source` under `key`, atomically (readers never see half a file).
+        On failure (a full disk) nothing is left behind: no partial file, no empty folder."""
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
-
-    def exists(self, key: str) -> bool:
-        return self.path(key).is_file()
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            self._prune(target.parent)
+            raise
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        """Remove `key`, and the folders it leaves empty (`outputs/<job id>/`)."""
+        target = self.path(key)
+        target.unlink(missing_ok=True)
+        self._prune(target.parent)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove `folder` and its parents while they are empty, up to the root's own
+        folders (`outputs/`, `uploads/`), which stay."""
+        while folder.is_relative_to(self.root) and self.root not in (folder, folder.parent):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone already): the rest is someone else's
+                return
+            folder = folder.parent
 
     def read(self, key: str) -> Iterator[bytes]:
         """The file's bytes in chunks; FileNotFoundError at once if it is missing."""
         return _chunks(self.path(key).open("rb"))
 
     def local_path(self, key: str) -> Path | None:
-        """The file itself (which may not exist: check `exists` or catch on open)."""
+        """The file itself (which may not exist: opening it then raises FileNotFoundError)."""
         return self.path(key)
 
     def presigned_url(self, key: str, expires_at: float) -> str | None:

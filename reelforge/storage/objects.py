@@ -78,13 +78,6 @@ class ObjectStorage:
         with contextlib.suppress(FileNotFoundError):
             obstore.delete(self.store, check_key(key))
 
-    def exists(self, key: str) -> bool:
-        try:
-            obstore.head(self.store, check_key(key))
-        except FileNotFoundError:
-            return False
-        return True
-
     def read(self, key: str) -> Iterator[bytes]:
         """The object's bytes in chunks; the GET is sent now, so a missing key raises
         FileNotFoundError here rather than in the middle of an HTTP answer."""

@@ -7,6 +7,7 @@ import threading
 import time
 
 from reelforge.jobs import Job, JobQueue, fleet
+from reelforge.worker import faults
 
 log = logging.getLogger("reelforge.worker")
 
@@ -44,22 +45,39 @@ class Heartbeat:
         if now - self._last_progress < PROGRESS_WRITE_SECONDS and fraction < 1.0:
             return
         self._last_progress = now
-        if not self.queue.report_progress(self.job, fraction, stage):
+        try:
+            ours = self.queue.report_progress(self.job, fraction, stage)
+        except Exception as exc:  # a full disk or a database hiccup: progress can wait
+            fault = faults.fault_of(exc)
+            if fault is None:
+                raise
+            log.warning("progress of %s not recorded (%s)", self.job.id, fault.detail)
+            return
+        if not ours:
             self._lose_claim()
 
     def _beat(self) -> None:
         while not self._done.wait(self.interval):
             try:
                 ours, cancel = self.queue.heartbeat(self.job)
-                if self.job.worker_id:  # a long job must not make its worker look dead
-                    fleet.beat(self.queue.engine, self.job.worker_id, self.job.id)
-            except Exception:  # a database hiccup: try again next beat, the lease has slack
-                log.exception("heartbeat for %s failed", self.job.id)
+            except Exception as exc:  # a database hiccup or a full disk: try again next beat
+                self._log_failure("heartbeat", exc)
                 continue
             if not ours:
                 self._lose_claim()
             elif cancel:
                 self.stop_requested.set()
+            try:  # a long job must not make its worker look dead
+                if self.job.worker_id:
+                    fleet.beat(self.queue.db, self.job.worker_id, self.job.id)
+            except Exception as exc:
+                self._log_failure("presence", exc)
+
+    def _log_failure(self, what: str, exc: Exception) -> None:
+        if faults.fault_of(exc) is None:
+            log.error("%s of %s failed", what, self.job.id, exc_info=exc)
+        else:
+            log.warning("%s of %s failed (%s)", what, self.job.id, faults.one_line(exc))
 
     def _lose_claim(self) -> None:
         if not self.claim_lost.is_set():

@@ -1,11 +1,15 @@
 """The worker: claim -> ingest inputs -> engine -> encode mp4 -> storage -> finish.
 
 One worker process serves one device; the engine is loaded once and stays resident.
+A job ends COMPLETED, or FAILED for its request's sake; a fault of this machine (a full
+disk, a storage or database error) puts it back in the queue for later (faults.py). A
+database that is down never ends the worker: it backs off and tries again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import socket
@@ -13,25 +17,46 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from reelforge import endpoints, jobs
 from reelforge.engines import Engine
+from reelforge.engines.ltx2_frames import retime
 from reelforge.errors import JobError
 from reelforge.jobs import Job, JobQueue, fleet
 from reelforge.jobs.wakeup import Wakeup
 from reelforge.media.encode import encode_mp4
 from reelforge.media.probe import probe
 from reelforge.settings import Settings
-from reelforge.storage import open_storage
+from reelforge.storage import UrlSigner, load_secret, open_storage
+from reelforge.task import Clip, GenerationTask
+from reelforge.worker import cleanup, faults
 from reelforge.worker.heartbeat import Heartbeat
-from reelforge.worker.inputs import ingest_all
+from reelforge.worker.inputs import Inputs
 
 log = logging.getLogger("reelforge.worker")
+
+DB_RETRY_FIRST_SECONDS = 1.0  # a database fault: wait 1 s, doubling ...
+DB_RETRY_MAX_SECONDS = 30.0  # ... up to 30 s, then every 30 s until it answers
 
 
 class Shutdown(BaseException):
     """Raised in the worker's main thread by SIGTERM/SIGINT: hand the job back, exit."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """A stored result, waiting to be recorded."""
+
+    key: str  # storage key of the mp4
+    video: dict[str, Any]  # its facts (media.probe)
+    inference_time: float  # seconds from engine start to encoded file
+    cost: float  # the endpoint's price, for jobs submitted without one
 
 
 class Worker:
@@ -39,62 +64,162 @@ class Worker:
         self.settings = settings
         self.engine = engine
         self.queue = queue or jobs.open_queue(settings)
+        self.db = self.queue.db
         self.storage = open_storage(settings)
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        signer = UrlSigner(load_secret(settings.signing_secret, settings.data_dir))
+        self.inputs = Inputs(settings, signer, self.storage)
+        self.hostname = socket.gethostname()
+        self.id = f"{self.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.slugs = served_slugs(settings)
 
-    def run(self, stop: threading.Event) -> None:
-        """Serve jobs until `stop` is set (checked between jobs)."""
-        db = self.queue.engine
-        fleet.register(db, describe(self.id, self.engine, self.slugs))
+    def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> None:
+        """Serve jobs until `stop` is set (checked between jobs). `ready()` is called once,
+        when the worker is registered and about to claim."""
+        db = self.db
         wakeup = Wakeup(db)
-        log.info("worker %s ready (%s), serving %s", self.id, self.engine.name, self.slugs)
+        backoff = faults.Backoff(DB_RETRY_FIRST_SECONDS, DB_RETRY_MAX_SECONDS)
+        registered = False
         last_beat = 0.0
         try:
             while not stop.is_set():
-                # idle presence at the heartbeat rate, not at every poll (a write each time);
-                # while a job runs, its Heartbeat thread keeps the presence fresh
-                if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
-                    fleet.beat(db, self.id, None)
-                    last_beat = time.monotonic()
-                job = self.queue.claim(self.id, self.slugs)
+                try:
+                    if not registered:
+                        self._start(ready)
+                        registered = True
+                    # idle presence at the heartbeat rate, not at every poll (a write each
+                    # time); while a job runs, its Heartbeat thread keeps it fresh
+                    if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
+                        self._presence(None)
+                        last_beat = time.monotonic()
+                    job = self.queue.claim(self.id, self.slugs)
+                    backoff.reset()
+                except Exception as exc:
+                    fault = faults.fault_of(exc)
+                    if fault is None:
+                        raise
+                    delay = backoff.next()
+                    log.warning(
+                        "worker %s: %s (%s); trying again in %g s",
+                        self.id,
+                        fault.what,
+                        fault.detail,
+                        delay,
+                    )
+                    stop.wait(delay)
+                    continue
                 if job is None:
                     wakeup.wait(self.settings.poll_seconds)
                     continue
-                fleet.beat(db, self.id, job.id)
+                self._presence(job.id)
                 self.process(job)
-                fleet.beat(db, self.id, None, finished=True)
+                self._presence(None, finished=True)
                 last_beat = time.monotonic()
         finally:
             wakeup.close()
-            fleet.unregister(db, self.id)
+            if registered:
+                try:
+                    fleet.unregister(db, self.id)
+                except Exception as exc:  # a full disk: the row lapses and shows as gone
+                    log.warning("could not unregister %s (%s)", self.id, faults.one_line(exc))
+
+    def _start(self, ready: Callable[[], None] | None) -> None:
+        within = fleet.live_window(self.settings.heartbeat_seconds)
+        cleanup.remove_leftovers(self.db, self.hostname, within)
+        fleet.register(self.db, describe(self.id, self.engine, self.slugs))
+        log.info("worker %s ready (%s), serving %s", self.id, self.engine.name, self.slugs)
+        if ready is not None:
+            ready()
+
+    def _presence(self, current_job: str | None, *, finished: bool = False) -> None:
+        """Renew this worker's row; best effort (the job's own writes are what count)."""
+        try:
+            fleet.beat(self.db, self.id, current_job, finished=finished)
+        except Exception as exc:
+            if faults.fault_of(exc) is None:
+                raise
+            log.warning("could not renew the presence of %s (%s)", self.id, faults.one_line(exc))
 
     def process(self, job: Job) -> None:
-        """Run one claimed job to COMPLETED or FAILED; never raises for the job's sake."""
+        """Run one claimed job to COMPLETED or FAILED, or back to the queue after a fault
+        of this machine's; never raises for the job's sake."""
         log.info("job %s (%s) attempt %d started", job.id, job.slug, job.attempt)
         with Heartbeat(self.queue, job, self.settings.heartbeat_seconds) as beat:
+            finish: Callable[[], bool]
             try:
-                self._produce(job, beat)
+                try:
+                    output = self._produce(job, beat)
+                except JobError as exc:
+                    log.info("job %s failed: %s", job.id, exc)
+                    finish = functools.partial(self.queue.fail, job, str(exc))
+                except Exception as exc:
+                    finish = self._after_crash(job, exc)
+                else:
+                    finish = functools.partial(self._record, job, output)
+                self._write(job, finish, beat)
             except Shutdown:
-                self.queue.release(job)
-                log.info("job %s handed back to the queue", job.id)
+                try:
+                    self.queue.release(job)
+                    log.info("job %s handed back to the queue", job.id)
+                except Exception as exc:  # its lease will lapse, and it runs again then
+                    log.warning("could not hand %s back (%s)", job.id, faults.one_line(exc))
                 raise
-            except JobError as exc:
-                self.queue.fail(job, str(exc))
-                log.info("job %s failed: %s", job.id, exc)
-            except Exception as exc:  # a bug or a crashed library: the job fails, we go on
-                log.exception("job %s crashed", job.id)
-                self.queue.fail(job, f"internal error while generating: {type(exc).__name__}")
 
-    def _produce(self, job: Job, beat: Heartbeat) -> None:
+    def _after_crash(self, job: Job, exc: Exception) -> Callable[[], bool]:
+        """The write that ends a job whose run raised `exc`: back to the queue after a
+        fault of this machine, FAILED after a bug (or too many faults)."""
+        fault = faults.fault_of(exc)
+        if fault is None:  # a bug or a crashed library: the job fails, we go on
+            log.error("job %s crashed", job.id, exc_info=exc)
+            error = f"internal error while generating: {type(exc).__name__}"
+            return functools.partial(self.queue.fail, job, error)
+        if job.fault_retries >= self.settings.max_fault_retries:
+            # the user learns what kind of fault; the log keeps its details (paths, hosts)
+            error = f"gave up after {job.fault_retries} retries: {fault.what} on the server"
+            log.error("job %s: %s (%s)", job.id, error, fault.detail)
+            return functools.partial(self.queue.fail, job, error)
+        delay = faults.retry_delay(job.fault_retries, self.settings.fault_retry_seconds)
+        log.warning(
+            "job %s hit %s (%s); back in the queue, runs again in %g s",
+            job.id,
+            fault.what,
+            fault.detail,
+            delay,
+        )
+        return functools.partial(self.queue.retry_later, job, f"retrying after {fault.what}", delay)
+
+    def _write(self, job: Job, finish: Callable[[], bool], beat: Heartbeat) -> None:
+        """Record how the job ended, trying again while the database fails: the result
+        is made already, and a worker that gave up here would leave the job to its lease."""
+        backoff = faults.Backoff(DB_RETRY_FIRST_SECONDS, DB_RETRY_MAX_SECONDS)
+        while True:
+            try:
+                finish()
+                return
+            except Exception as exc:
+                fault = faults.fault_of(exc)
+                if fault is None:
+                    raise
+                if beat.claim_lost.is_set():  # another worker has it now; nothing to record
+                    return
+                delay = backoff.next()
+                log.warning(
+                    "could not record the end of job %s (%s: %s); trying again in %g s",
+                    job.id,
+                    fault.what,
+                    fault.detail,
+                    delay,
+                )
+                time.sleep(delay)
+
+    def _produce(self, job: Job, beat: Heartbeat) -> Output:
         endpoint = endpoints.get(job.slug)
         if endpoint is None:  # a slug removed after the job was accepted
             raise JobError(f"model {job.slug} is no longer served here")
-        with tempfile.TemporaryDirectory(prefix=f"reelforge-{job.id}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=cleanup.workdir_prefix(job.id)) as tmp:
             workdir = Path(tmp)
             # 1. Fetch and decode the inputs
             beat.progress(0.01, "fetching inputs")
-            media = ingest_all(endpoint.media_fields, job.params, workdir, self.settings)
+            media = self.inputs.ingest_all(endpoint.media_fields, job.params, workdir)
             # 2. Resolve the parameters into one engine task
             task = endpoint.plan(job.params, media)
             # 3. Generate (progress 0.05 .. 0.9 of the whole job)
@@ -104,27 +229,40 @@ class Worker:
                 lambda fraction, stage: beat.progress(0.05 + 0.85 * fraction, stage),
                 beat.cancelled,
             )
+            _check_clip(task, clip)  # an engine's mistake fails the job, never ships
             # 4. Encode the exact output size and check what we made
             beat.progress(0.9, "encoding mp4")
             out = workdir / "output.mp4"
             encode_mp4(clip, task.width, task.height, out)
             facts = probe(out)
             inference_time = time.monotonic() - started
-            # 5. Store, then record: a job is never COMPLETED without its file
+            # 5. Store (whatever goes wrong there is the store's fault, not the request's)
             key = f"outputs/{job.id}/{job.attempt}.mp4"
-            self.storage.put(key, out)
+            try:
+                self.storage.put(key, out)
+            except Exception as exc:
+                raise faults.StorageFault(f"could not store {key}") from exc
+        return Output(key, dataclasses.asdict(facts), inference_time, endpoint.price(job.params))
+
+    def _record(self, job: Job, output: Output) -> bool:
+        """COMPLETED with its stored output: a job is never COMPLETED without its file."""
         finished = self.queue.complete(
             job,
-            output_key=key,
-            video=dataclasses.asdict(facts),
-            inference_time=inference_time,
-            cost=endpoint.price(job.params),
+            output_key=output.key,
+            video=output.video,
+            inference_time=output.inference_time,
+            cost=output.cost,
         )
-        if not finished:  # our claim was taken over or the job expired meanwhile
-            self.storage.delete(key)
+        if not finished:
+            current = self.queue.get(job.id)
+            if current is not None and current.output_key == output.key:
+                return True  # an earlier try committed, though its answer was lost
+            # our claim was taken over or the job expired meanwhile
+            self.storage.delete(output.key)
             log.warning("job %s finished after losing its claim; result dropped", job.id)
         else:
-            log.info("job %s completed in %.1f s", job.id, inference_time)
+            log.info("job %s completed in %.1f s", job.id, output.inference_time)
+        return finished
 
 
 def served_slugs(settings: Settings) -> list[str]:
@@ -142,15 +280,11 @@ def served_slugs(settings: Settings) -> list[str]:
 
 
 def describe(worker_id: str, engine: Engine, slugs: list[str]) -> fleet.WorkerInfo:
-    """What a worker tells the fleet about itself: device and its memory."""
-    device = str(getattr(engine, "device", "cpu"))
-    memory = None
-    if device.startswith("cuda"):
-        import torch  # only a worker with a CUDA engine gets here; torch is loaded already
-
-        memory = int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
-    else:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    """What a worker tells the fleet about itself: device and its memory, as the engine
+    reports them (an engine plugged in through REELFORGE_ENGINE may not say: "unknown")."""
+    device = str(getattr(engine, "device", None) or "unknown")
+    memory = getattr(engine, "memory_bytes", None)
+    memory = int(memory) if isinstance(memory, int) and memory > 0 else None
     host, pid, _ = worker_id.rsplit(":", 2)
     return fleet.WorkerInfo(
         id=worker_id,
@@ -161,3 +295,30 @@ def describe(worker_id: str, engine: Engine, slugs: list[str]) -> fleet.WorkerIn
         device=device,
         memory_bytes=memory,
     )
+
+
+def _check_clip(task: GenerationTask, clip: Clip) -> None:
+    """The engine made what `task` asked for, else a JobError saying what was expected and
+    what came: `task.fps`; `task.num_frames` frames (extend: the input at that rate, as
+    the engines retime it, then the new frames); audio, when present, as long as the
+    frames within one frame's duration."""
+    if clip.fps != task.fps:
+        raise JobError(f"the engine returned {clip.fps:g} fps; the task asked for {task.fps}")
+    expected = task.num_frames
+    asked = f"{expected}"
+    if task.kind == "extend" and task.video is not None:
+        kept = len(retime(np.arange(len(task.video.frames)), task.video.fps, task.fps))
+        expected += kept
+        asked = f"{expected} ({kept} of the input + {task.num_frames} new)"
+    if len(clip.frames) != expected:
+        raise JobError(f"the engine returned {len(clip.frames)} frames; the task asked for {asked}")
+    if clip.audio is None:
+        return
+    if not clip.sample_rate:
+        raise JobError("the engine returned audio without a sample rate")
+    audio_seconds = np.shape(clip.audio)[-1] / clip.sample_rate
+    if abs(audio_seconds - clip.duration) > 1 / task.fps:
+        raise JobError(
+            f"the engine returned {audio_seconds:.3f} s of audio for {clip.duration:.3f} s of "
+            f"video ({len(clip.frames)} frames); they must last as long"
+        )

@@ -2,13 +2,13 @@
 and on PostgreSQL + Redis (shared rate limits), keys issued through the admin API, and
 read access to the server's database for checking the books.
 
-The PostgreSQL + Redis half needs both on 127.0.0.1 (5432, database `test`; 6379); when
-either is unreachable those tests are skipped, saying which.
+The PostgreSQL + Redis half needs both on 127.0.0.1 (5432, database `test`; 6379): the
+schema comes from `pg_schema_url` (tests/conftest.py); when either is unreachable those
+tests are skipped, saying which (a missing PostgreSQL fails them on CI).
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,17 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from reelforge.jobs import connect
+from tests.support.inprocess import ONE_PER_SECOND
 from tests.support.server import FAKE_ENGINE, ServerProcess
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379"
 V6 = "pixverse-v6"
-# every cell 1 credit per second: a 1 s job costs exactly 1 credit
-ONE_PER_SECOND = '{"*": {"*": 1}}'
 
 
 def small_job(seed: int = 1, **extra: Any) -> dict[str, Any]:
@@ -42,17 +39,6 @@ def small_job(seed: int = 1, **extra: Any) -> dict[str, Any]:
     return {**body, **extra}
 
 
-def postgres_unreachable() -> str | None:
-    try:
-        engine = sqlalchemy.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except sqlalchemy.exc.OperationalError as exc:
-        return f"no PostgreSQL at 127.0.0.1:5432 ({str(exc.orig).strip().splitlines()[0]})"
-    return None
-
-
 def redis_unreachable() -> str | None:
     import redis
 
@@ -61,22 +47,6 @@ def redis_unreachable() -> str | None:
     except redis.RedisError as exc:
         return f"no Redis at 127.0.0.1:6379 ({exc})"
     return None
-
-
-@contextlib.contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A private schema; yields a database URL whose connections all work inside it."""
-    schema = f"acct_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SET lock_timeout = '15s'"))
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 @dataclass
@@ -93,17 +63,17 @@ class Backend:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request, tmp_path) -> Iterator[Backend]:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """SQLite + memory:// rate limits, or PostgreSQL + redis:// rate limits."""
     if request.param == "sqlite":
-        yield Backend("sqlite", tmp_path, {}, f"sqlite:///{tmp_path / 'data' / 'reelforge.db'}")
-        return
-    reason = postgres_unreachable() or redis_unreachable()
+        return Backend("sqlite", tmp_path, {}, f"sqlite:///{tmp_path / 'data' / 'reelforge.db'}")
+    request.getfixturevalue("postgres_url")  # skips (fails on CI) without PostgreSQL
+    reason = redis_unreachable()
     if reason:
         pytest.skip(f"PostgreSQL + Redis half: {reason}")
-    with postgres_schema() as url:
-        env = {"REELFORGE_DATABASE_URL": url, "REELFORGE_RATE_LIMIT_STORAGE_URL": REDIS}
-        yield Backend("postgresql", tmp_path, env, url)
+    url = str(request.getfixturevalue("pg_schema_url"))
+    env = {"REELFORGE_DATABASE_URL": url, "REELFORGE_RATE_LIMIT_STORAGE_URL": REDIS}
+    return Backend("postgresql", tmp_path, env, url)
 
 
 @pytest.fixture
@@ -146,21 +116,19 @@ def account_of(server: ServerProcess, key: str) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def queue_db(request, tmp_path) -> Iterator[Engine]:
+def queue_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated database (no server) with the admin account, on SQLite or PostgreSQL."""
     from reelforge.accounts import credits
     from reelforge.jobs import migrate
 
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'jobs.db'}"
-        else:
-            reason = postgres_unreachable()
-            if reason:
-                pytest.skip(reason)
-            url = stack.enter_context(postgres_schema())
-        engine = connect(url)
-        stack.callback(engine.dispose)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        url = str(request.getfixturevalue("pg_schema_url"))
+    engine = connect(url)
+    try:
         migrate(engine)
         credits.ensure_admin(engine, None)
         yield engine
+    finally:
+        engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from reelforge.accounts import credits, keys
 from reelforge.errors import InsufficientCredits
-from reelforge.jobs import JobQueue, Status
+from reelforge.jobs import JobQueue, NewJob, Status
 from reelforge.jobs.schema import accounts, credit_ledger, jobs
 
 PRICE = 12_345  # units: 1.2345 credits
@@ -46,7 +46,7 @@ def _books(db, account: str) -> tuple[int | None, int, int, int]:
 
 
 def _submit(queue: JobQueue, owner: str):
-    return queue.submit(slug="s", owner=owner, params={}, price_units=PRICE)
+    return queue.submit(NewJob(slug="s", owner=owner, params={}, price_units=PRICE))
 
 
 def test_hold_then_charge_on_completed(queue_db):
@@ -74,7 +74,7 @@ def test_every_unfinished_end_releases_the_hold(queue_db):
     time.sleep(0.1)
     assert queue.claim("w4") is None  # fails the third the same way
     expiring = _queue(queue_db, retention=0.05)
-    gone = expiring.submit(slug="s", owner=owner, params={}, price_units=PRICE)
+    gone = expiring.submit(NewJob(slug="s", owner=owner, params={}, price_units=PRICE))
     queued = _submit(queue, owner)
     queue.cancel(queued.id)  # cancel of a QUEUED job
     time.sleep(0.1)

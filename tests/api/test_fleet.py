@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -89,4 +91,104 @@ def test_a_worker_stays_live_through_a_long_job(tmp_path, media_server):
         assert worker["current_job"] == job.request_id
         assert job.wait(timeout=30, interval=0.2)["status"] == "COMPLETED"
     finally:
+        server.stop()
+
+
+def _wait_report(server, check, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while not check(report := _status(server)):
+        assert time.monotonic() < deadline, report
+        time.sleep(0.2)
+    return report
+
+
+def _reelforge_status(server) -> str:
+    printed = subprocess.run(
+        [sys.executable, "-m", "reelforge", "status", "--data-dir", str(server.data_dir)],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+        env={**server.env, "COLUMNS": "250"},
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    return printed.stdout
+
+
+def test_a_model_no_live_worker_serves_waits_and_says_so(tmp_path, media_server):
+    server = ServerProcess(
+        tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.5",
+        REELFORGE_WORKER_SLUGS="pixverse-v6",
+    ).start()  # fmt: skip
+    try:
+        client = SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1")
+        media = payloads(media_server.url)
+        orphan = client.submit_async(T2V, **media[T2V])
+        v6 = media["pixverse-v6"]
+        running, waiting = (client.submit_async("pixverse-v6", **v6) for _ in "ab")
+        status = orphan.status()
+        assert (status["status"], status["stage"]) == ("QUEUED", "waiting for a worker")
+        deadline = time.monotonic() + 30
+        while running.status()["status"] != "PROCESSING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        status = waiting.status()  # a worker serves it: just its turn
+        assert (status["status"], status["stage"]) == ("QUEUED", "queued")
+        report = _status(server)
+        assert report["workers_per_slug"] == {"pixverse-v6": 1}
+        assert report["unserved"] == [T2V]
+        printed = _reelforge_status(server)
+        assert f"{T2V}: jobs are queued and no live worker serves it" in printed
+        assert "none live" in printed
+    finally:
+        server.stop()
+
+
+def test_a_killed_worker_shows_as_gone_and_the_next_one_cleans_up(tmp_path, media_server):
+    server = ServerProcess(
+        tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.5",
+        REELFORGE_HEARTBEAT_SECONDS="0.3", REELFORGE_LEASE_SECONDS="2",
+        REELFORGE_WORKER_SLUGS="pixverse-v6",
+    ).start()  # fmt: skip
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**server.env, "REELFORGE_DATA_DIR": str(server.data_dir),
+           "REELFORGE_WORKER_SLUGS": T2V, "TMPDIR": str(temp)}  # fmt: skip
+    started: list[subprocess.Popen[bytes]] = []
+
+    def lone_worker(name: str) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "reelforge", "worker"], env=env, cwd=REPO,
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        started.append(process)
+        return process
+
+    try:
+        first = lone_worker("first")
+        _wait_report(server, lambda r: r["workers_per_slug"].get(T2V) == 1)
+        client = SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1")
+        job = client.submit_async(T2V, **payloads(media_server.url)[T2V])
+        deadline = time.monotonic() + 30
+        while job.status()["status"] != "PROCESSING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        [workdir] = list(Path(temp).glob(f"reelforge-{job.request_id}-*"))
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        # 1. Listed as gone, running nothing, with how long ago it was seen
+        report = _wait_report(
+            server, lambda r: any(w["pid"] == first.pid and not w["live"] for w in r["workers"])
+        )
+        [gone] = [w for w in report["workers"] if w["pid"] == first.pid]
+        assert gone["current_job"] is None and gone["last_seen"] >= 5
+        assert T2V not in report["workers_per_slug"]
+        assert "gone (last seen" in _reelforge_status(server)
+        # 2. The next worker on this host removes what it left, and runs the job again
+        lone_worker("second")
+        assert job.wait(timeout=60, interval=0.2)["status"] == "COMPLETED"
+        assert not workdir.exists()
+        assert all(w["pid"] != first.pid for w in _status(server)["workers"])
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(15)
         server.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import httpx
@@ -135,5 +137,37 @@ def test_expiry_answers_404_and_deletes_files(tmp_path, media_server):
             assert response.json() == {"error": f"Request {job.request_id} not found"}
         assert httpx.get(result["output"]).status_code == 403  # the signed URL expired too
         assert not any(path.exists() for path in files)
+        # nor the request's folder: no empty files/outputs/<request id>/ left forever
+        assert not (server.data_dir / "files" / "outputs" / job.request_id).exists()
     finally:
         server.stop()
+
+
+def test_sigterm_to_serve_alone_hands_the_running_job_back(tmp_path, media_server):
+    """What a container runtime does to PID 1: the worker must hand its job back, not die
+    with the server and leave the job to wait out its lease (60 s here: longer than this
+    test may take) and run again as attempt 2."""
+    env = dict(
+        REELFORGE_ENGINE=FAKE_ENGINE,
+        REELFORGE_FAKE_STEP_SECONDS="0.5",
+        REELFORGE_HEARTBEAT_SECONDS="0.3",
+        REELFORGE_LEASE_SECONDS="60",
+    )
+    first = ServerProcess(tmp_path / "data", **env).start()
+    try:
+        job = _client(first).submit_async(T2V, **payloads(media_server.url)[T2V])
+        _wait_status(job, "PROCESSING")
+        assert first.process is not None
+        os.kill(first.process.pid, signal.SIGTERM)  # serve alone, not its process group
+        assert first.process.wait(30) == 0
+    finally:
+        first.stop()
+    assert "handed back to the queue" in first.log()
+    second = ServerProcess(tmp_path / "data", **env)
+    second.port, second.base_url = first.port, first.base_url  # same address for the SDK
+    second.start()
+    try:
+        assert job.wait(timeout=30, interval=0.2)["status"] == "COMPLETED"
+        assert httpx.get(job.status_url, headers=second.headers()).json()["attempt"] == 1
+    finally:
+        second.stop()

@@ -7,18 +7,21 @@ The checkpoint is built once per module with `build_tiny_checkpoint` and loaded 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from reelforge.engines.ltx2 import EXTEND_PREFIX_FRAMES, LTX2Engine
-from reelforge.engines.ltx2_audio import SEAM_SECONDS, extension_audio, resample
+from reelforge.engines.ltx2_audio import SEAM_SECONDS, extension_audio
 from reelforge.engines.ltx2_frames import generation_size
 from reelforge.engines.ltx2_load import Checkpoint, Schedule
 from reelforge.engines.tiny import build_tiny_checkpoint
 from reelforge.errors import Cancelled, JobError
+from reelforge.media.conform import cover_frames, resample_audio
 from reelforge.settings import Settings
 from reelforge.task import Clip, GenerationTask
 
@@ -156,6 +159,27 @@ def test_extend_fits_the_input_to_size_and_rate_and_fills_missing_audio(engine, 
     assert not clip.audio[:, :silent].any()
 
 
+def test_extend_cover_crops_the_input_like_the_encoder(engine):
+    # one policy (media.conform): a 4:3 input becomes the 3:2 generation size by the same
+    # centred crop + Lanczos that encode_mp4 applies, pixel for pixel
+    rng = np.random.default_rng(1)
+    source = Clip(frames=rng.integers(0, 256, (9, 120, 160, 3), dtype=np.uint8), fps=24)
+    clip = run(engine, make_task("extend", num_frames=8, video=source, audio=False))
+    np.testing.assert_array_equal(clip.frames[:9], cover_frames(source.frames, 96, 64))
+
+
+def test_extend_resamples_the_input_audio_to_the_model_rate(engine):
+    t = np.arange(round(17 / 24 * 48_000)) / 48_000
+    left, right = np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 660 * t)
+    audio = np.stack([left, right]).astype(np.float32)
+    source = Clip(np.zeros((17, 64, 96, 3), np.uint8), fps=24, audio=audio, sample_rate=48_000)
+    clip = run(engine, make_task("extend", num_frames=8, video=source))
+    assert_audio_matches_frames(clip)
+    keep = round(17 / 24 * RATE) - round(SEAM_SECONDS * RATE)
+    expected = resample_audio(audio, 48_000, RATE)[:, :keep]
+    np.testing.assert_allclose(clip.audio[:, :keep], expected, atol=1e-6)
+
+
 def test_extend_needs_a_multiple_of_8_new_frames(engine):
     source = Clip(frames=np.zeros((9, 64, 96, 3), dtype=np.uint8), fps=24)
     with pytest.raises(JobError):
@@ -243,6 +267,16 @@ def test_without_a_checkpoint_the_tiny_one_is_built_once_and_flagged(tmp_path, c
     assert run(second, make_task(num_frames=9)).frames.shape[0] == 9
 
 
+def test_the_engine_names_its_device_and_its_memory(engine):
+    if torch.cuda.is_available():
+        assert engine.device == f"cuda:{torch.cuda.current_device()}"
+        assert engine.memory_bytes == torch.cuda.get_device_properties(0).total_memory
+    else:
+        assert engine.device == "cpu"
+        assert engine.memory_bytes == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert engine.device in engine.name
+
+
 def test_a_missing_checkpoint_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="REELFORGE_CHECKPOINT"):
         LTX2Engine(Settings(checkpoint=str(tmp_path / "nope"), data_dir=tmp_path))
@@ -272,14 +306,6 @@ def test_distilled_checkpoints_use_the_fixed_sigmas_without_guidance():
     kwargs = Schedule(steps=30, fast_steps=10, distilled=True).call_kwargs(fast=True)
     assert len(kwargs["sigmas"]) == 8 and kwargs["guidance_scale"] == 1.0
     assert Schedule(30, 10, False).call_kwargs(fast=True) == {"num_inference_steps": 10}
-
-
-def test_resample_keeps_duration_and_pitch():
-    tone = np.sin(np.arange(48_000) * 2 * np.pi * 440 / 48_000)[None].astype(np.float32)
-    out = resample(tone, 48_000, RATE)
-    assert out.shape == (1, RATE)
-    peak_hz = np.argmax(np.abs(np.fft.rfft(out[0]))) * RATE / out.shape[1]
-    assert abs(peak_hz - 440) <= 1
 
 
 def test_extension_audio_crossfades_at_the_seam():

@@ -1,5 +1,5 @@
 """Each attack of the issue's "Done when" list, refused with a clear error that names the
-field, through the worker's own ingest path (`ingest_all`: fetch, then decode), and
+field, through the worker's own ingest path (`Inputs.ingest_all`: fetch, then decode), and
 nothing else disturbed: the internal server sees no request.
 
 Private addresses are allowed and conftest.BLOCKLIST is in force (see conftest)."""
@@ -14,7 +14,8 @@ import pytest
 from reelforge.errors import InputError
 from reelforge.media import ingest
 from reelforge.settings import Settings
-from reelforge.worker.inputs import ingest_all
+from reelforge.storage import UrlSigner, open_storage
+from reelforge.worker.inputs import Inputs
 from tests.hostile.conftest import INTERNAL_IP, PUBLIC_IP, FakeDns
 from tests.hostile.media import hls_playlist
 
@@ -29,7 +30,9 @@ def _settings(tmp_path: Path, **overrides) -> Settings:
 def _ingest(url: str, field: str, kind: str, tmp_path: Path, **settings):
     workdir = tmp_path / "work"
     workdir.mkdir(exist_ok=True)
-    return ingest_all({field: kind}, {field: url}, workdir, _settings(tmp_path, **settings))
+    settings_ = _settings(tmp_path, **settings)
+    inputs = Inputs(settings_, UrlSigner(b"test-secret"), open_storage(settings_))
+    return inputs.ingest_all({field: kind}, {field: url}, workdir)
 
 
 def _refused(url: str, field: str, kind: str, tmp_path: Path, match: str, **settings) -> str:

@@ -15,11 +15,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from reelforge import uploads
 from reelforge.api.app import create_app, reap_expired
 from reelforge.errors import InputError
-from reelforge.media import uploads
 from reelforge.settings import Settings
-from reelforge.worker.inputs import ingest_all
+from reelforge.storage import UrlSigner, load_secret, open_storage
+from reelforge.worker.inputs import Inputs
 from tests.hostile.media import good_png, png_bomb
 from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
 
@@ -52,6 +53,12 @@ def test_json_data_urls_as_the_sdk_sends_them(client, settings, tmp_path: Path) 
         assert client.get(url).content == good_png()  # any client may GET it
 
 
+def _inputs(settings) -> Inputs:
+    """The worker's input reader, built the way the worker builds it."""
+    signer = UrlSigner(load_secret(settings.signing_secret, settings.data_dir))
+    return Inputs(settings, signer, open_storage(settings))
+
+
 def test_multipart_upload_and_use_in_a_job(client, settings, tmp_path: Path) -> None:
     answer = client.post("/v1/files", headers=KEY, files=[
         ("file", ("a.png", good_png(), "image/png")),
@@ -66,7 +73,9 @@ def test_multipart_upload_and_use_in_a_job(client, settings, tmp_path: Path) -> 
     # the worker reads it from storage: no HTTP (nothing listens on testserver)
     work = tmp_path / "work"
     work.mkdir()
-    image = ingest_all({"image_url": "image"}, {"image_url": first}, work, settings)["image_url"]
+    image = _inputs(settings).ingest_all({"image_url": "image"}, {"image_url": first}, work)[
+        "image_url"
+    ]
     assert image.size == (320, 180)
 
 
@@ -83,10 +92,14 @@ def test_a_forged_upload_url_is_not_read_from_storage(client, settings, tmp_path
     (url,) = client.post("/v1/files", json={"data_urls": [_data_url(good_png())]},
                          headers=KEY).json()["file_urls"]  # fmt: skip
     forged = url[:-8] + "00000000"
-    assert uploads.open_upload(forged, tmp_path / "f", settings, max_bytes=10**6) is None
+    inputs = _inputs(settings)
+    assert (
+        uploads.open_upload(forged, tmp_path / "f", inputs.signer, inputs.storage, max_bytes=10**6)
+        is None
+    )
     with pytest.raises(InputError, match="loopback host testserver|could not"):
-        ingest_all({"image_url": "image"}, {"image_url": forged.replace("testserver",
-                    "127.0.0.1:9")}, tmp_path, settings)  # fmt: skip
+        inputs.ingest_all({"image_url": "image"}, {"image_url": forged.replace("testserver",
+                          "127.0.0.1:9")}, tmp_path)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -130,11 +143,11 @@ def test_expired_uploads_are_purged(client, settings) -> None:
                          headers=KEY).json()["file_urls"]  # fmt: skip
     services = client.app.state.services
     key = url.split("/files/", 1)[1].split("?", 1)[0]
-    assert services.storage.exists(key)
-    assert uploads.purge(services.queue.engine, services.storage, time.time()) == 0
-    assert uploads.purge(services.queue.engine, services.storage,
+    assert services.storage.local_path(key).is_file()
+    assert uploads.purge(services.db, services.storage, time.time()) == 0
+    assert uploads.purge(services.db, services.storage,
                          time.time() + settings.retention_seconds + 1) == 1  # fmt: skip
-    assert not services.storage.exists(key)
+    assert not services.storage.local_path(key).is_file()
     reap_expired(services)  # the sweep calls purge: runs cleanly with nothing left
 
 

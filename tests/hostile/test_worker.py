@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reelforge import endpoints
-from reelforge.jobs import Status
+from reelforge.jobs import NewJob, Status
 from reelforge.settings import Settings
 from reelforge.worker import Worker
 from tests.hostile.media import hls_playlist
@@ -53,7 +53,7 @@ def test_hostile_jobs_fail_cleanly_and_the_worker_goes_on(
     for slug, media, _ in cases:
         params = {"prompt": "a hostile test", "duration": 5, "quality": "360p", **media}
         valid = endpoints.get(slug).validate(params)
-        ids.append(worker.queue.submit(slug=slug, owner="admin", params=valid).id)
+        ids.append(worker.queue.submit(NewJob(slug=slug, owner="admin", params=valid)).id)
     for _ in cases:
         job = worker.queue.claim(worker.id, worker.slugs)
         assert job is not None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-from reelforge.jobs import Status
+from reelforge.jobs import NewJob, Status
 
 
 def test_submit_then_claim_oldest_first(make_queue):
     queue = make_queue()
-    first = queue.submit(slug="pixverse-v6", owner="a", params={"n": 1})
-    second = queue.submit(slug="pixverse-v6", owner="a", params={"n": 2})
+    first = queue.submit(NewJob(slug="pixverse-v6", owner="a", params={"n": 1}))
+    second = queue.submit(NewJob(slug="pixverse-v6", owner="a", params={"n": 2}))
     assert first.status is Status.QUEUED
     assert queue.queue_position(first) == 0
     assert queue.queue_position(second) == 1
@@ -23,14 +23,14 @@ def test_submit_then_claim_oldest_first(make_queue):
 
 def test_claim_respects_slugs(make_queue):
     queue = make_queue()
-    queue.submit(slug="pixverse-v6", owner="a", params={})
+    queue.submit(NewJob(slug="pixverse-v6", owner="a", params={}))
     assert queue.claim("w1", ["pixverse-5-video"]) is None
     assert queue.claim("w1", ["pixverse-v6"]) is not None
 
 
 def test_concurrent_claims_never_share_a_job(make_queue):
     queue = make_queue()
-    ids = {queue.submit(slug="s", owner="a", params={}).id for _ in range(30)}
+    ids = {queue.submit(NewJob(slug="s", owner="a", params={})).id for _ in range(30)}
     claimed: list[str] = []
     lock = threading.Lock()
 
@@ -50,7 +50,7 @@ def test_concurrent_claims_never_share_a_job(make_queue):
 
 def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue):
     queue = make_queue(lease=0.3)
-    queue.submit(slug="s", owner="a", params={})
+    queue.submit(NewJob(slug="s", owner="a", params={}))
     zombie = queue.claim("w1")
     assert queue.claim("w2") is None  # lease still held
     time.sleep(0.4)
@@ -68,7 +68,7 @@ def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue)
 
 def test_heartbeat_keeps_the_claim(make_queue):
     queue = make_queue(lease=0.3)
-    queue.submit(slug="s", owner="a", params={})
+    queue.submit(NewJob(slug="s", owner="a", params={}))
     job = queue.claim("w1")
     for _ in range(4):
         time.sleep(0.15)
@@ -78,7 +78,7 @@ def test_heartbeat_keeps_the_claim(make_queue):
 
 def test_attempts_run_out_into_failed(make_queue):
     queue = make_queue(lease=0.05, max_attempts=2)
-    job = queue.submit(slug="s", owner="a", params={})
+    job = queue.submit(NewJob(slug="s", owner="a", params={}))
     assert queue.claim("w1") is not None
     time.sleep(0.1)
     assert queue.claim("w2") is not None
@@ -91,7 +91,7 @@ def test_attempts_run_out_into_failed(make_queue):
 
 def test_release_requeues_without_using_an_attempt(make_queue):
     queue = make_queue()
-    queue.submit(slug="s", owner="a", params={})
+    queue.submit(NewJob(slug="s", owner="a", params={}))
     job = queue.claim("w1")
     assert queue.release(job)
     again = queue.claim("w2")
@@ -100,8 +100,8 @@ def test_release_requeues_without_using_an_attempt(make_queue):
 
 def test_cancel_queued_fails_at_once_and_processing_is_flagged(make_queue):
     queue = make_queue()
-    waiting = queue.submit(slug="s", owner="a", params={})
-    running = queue.submit(slug="s", owner="a", params={})
+    waiting = queue.submit(NewJob(slug="s", owner="a", params={}))
+    running = queue.submit(NewJob(slug="s", owner="a", params={}))
     claimed = queue.claim("w1")
     assert claimed is not None and claimed.id == waiting.id
     cancelled = queue.cancel(running.id)
@@ -114,7 +114,7 @@ def test_cancel_queued_fails_at_once_and_processing_is_flagged(make_queue):
 
 def test_expiry_deletes_and_hides(make_queue):
     queue = make_queue(retention=0.2)
-    job = queue.submit(slug="s", owner="a", params={})
+    job = queue.submit(NewJob(slug="s", owner="a", params={}))
     assert queue.get(job.id) is not None
     time.sleep(0.3)
     assert queue.get(job.id) is None  # hidden as soon as it is past retention

@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 
+from reelforge.media.conform import cover_frame
 from reelforge.media.encode import encode_mp4
 from reelforge.media.ingest import load_video
 from reelforge.media.probe import probe
@@ -73,6 +74,34 @@ def test_other_aspect_is_centre_cropped_not_squeezed(tmp_path: Path) -> None:
     encode_mp4(Clip(frames, 24.0), 64, 64, path)
     decoded = load_video(path).frames[0].astype(int)
     assert decoded[:, :, 1].min() > 200 and decoded[:, :, 0].max() < 60
+
+
+def test_frames_are_cover_cropped_like_the_engine_does(tmp_path: Path) -> None:
+    # one policy (media.conform): the file shows what cover_frame makes of the frame
+    ramp = np.linspace(0, 255, 200)
+    frame = np.zeros((50, 200, 3), np.uint8)
+    frame[..., 0] = ramp[None, :]
+    frame[..., 1] = 255 - ramp[None, :]
+    frame[..., 2] = np.linspace(0, 255, 50)[:, None]
+    path = tmp_path / "conformed.mp4"
+    encode_mp4(Clip(np.stack([frame] * 3), 24.0), 64, 64, path)
+    decoded = load_video(path).frames[1].astype(int)
+    assert np.abs(decoded - cover_frame(frame, 64, 64).astype(int)).mean() < 3
+
+
+def test_stereo_audio_keeps_both_channels(tmp_path: Path) -> None:
+    left = tone(1.0, 16_000, channels=1)  # 440 Hz
+    t = np.arange(16_000) / 16_000
+    right = (0.25 * np.sin(2 * np.pi * 660 * t)).astype(np.float32)[None, :]
+    clip = Clip(colour_bars(24, 64, 48), 24.0, np.concatenate([left, right]), 16_000)
+    path = tmp_path / "stereo.mp4"
+    encode_mp4(clip, 64, 48, path)
+    audio = load_video(path).audio
+    assert audio is not None and audio.shape == (2, 48_000)
+    middle = audio[:, 12_000:36_000]
+    peaks = np.argmax(np.abs(np.fft.rfft(middle, axis=1)), axis=1) * 48_000 / middle.shape[1]
+    assert peaks == pytest.approx([TONE_HZ, 660], abs=2)
+    assert np.abs(middle).max(axis=1) == pytest.approx([0.5, 0.25], abs=0.05)
 
 
 def test_ntsc_rate_stays_exact(tmp_path: Path) -> None:

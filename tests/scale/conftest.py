@@ -1,17 +1,14 @@
 """Scale-out fixtures: a private PostgreSQL schema per test, real `reelforge worker`
 processes on it (the recording fake engine), and helpers to read the jobs table.
 
-Every test here needs the PostgreSQL on 127.0.0.1:5432 (CI has one); without it the
-tests are skipped, saying so.
+Every test here needs the PostgreSQL on 127.0.0.1:5432 (CI has one): the schema comes
+from `pg_schema_url` (tests/conftest.py), which skips the test without one, saying so,
+and fails it on CI.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +19,9 @@ from sqlalchemy import select
 from reelforge import endpoints
 from reelforge.jobs import Job, JobQueue, connect, migrate
 from reelforge.jobs.schema import jobs
-from tests.support.postgres import POSTGRES, postgres_reachable, private_schema
 from tests.support.server import REPO
+from tests.support.worker_process import WorkerProc
+from tests.support.worker_process import wait_for as wait_for  # the tests here use it
 
 RECORDING_ENGINE = "tests.scale.recording:RecordingEngine"
 V6 = "pixverse-v6"
@@ -46,19 +44,10 @@ def small_params(seed: int) -> dict[str, Any]:
     )
 
 
-@pytest.fixture(scope="session")
-def postgres() -> str:
-    reason = postgres_reachable()
-    if reason is not None:
-        pytest.skip(f"scale tests need PostgreSQL: {reason}")
-    return POSTGRES
-
-
 @pytest.fixture
-def fresh_schema_url(postgres: str) -> Iterator[str]:
+def fresh_schema_url(pg_schema_url: str) -> str:
     """A new, empty schema (no tables yet) for this test only."""
-    with private_schema("scale", postgres) as url:
-        yield url
+    return pg_schema_url
 
 
 @pytest.fixture
@@ -82,87 +71,20 @@ def queue(pg_url: str) -> Iterator[JobQueue]:
 
 def row(queue: JobQueue, job_id: str) -> Job:
     """The job's row as it is, without the API's expiry filter."""
-    with queue.engine.connect() as conn:
+    with queue.db.connect() as conn:
         found = conn.execute(select(jobs).where(jobs.c.id == job_id)).one()
     return Job.from_row(found)
 
 
 def all_rows(queue: JobQueue) -> list[Job]:
-    with queue.engine.connect() as conn:
+    with queue.db.connect() as conn:
         return [Job.from_row(found) for found in conn.execute(select(jobs))]
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Poll `check()` until it returns something truthy; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def pid_of(worker_id: str | None) -> int:
     """The process id inside a worker id `<host>:<pid>:<random>`."""
     assert worker_id, "no worker id"
     return int(worker_id.rsplit(":", 2)[1])
-
-
-class WorkerProc:
-    """One real `python -m reelforge worker` child with its own log file."""
-
-    def __init__(self, name: str, env: dict[str, str], log_path: Path):
-        self.name = name
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProc:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "reelforge", "worker"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def wait_ready(self, timeout: float = 30.0) -> WorkerProc:
-        def ready() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker {self.name} exited early:\n{self.log()}")
-            return " ready" in self.log()
-
-        wait_for(ready, timeout, f"worker {self.name} to be ready")
-        return self
-
-    def signal(self, signum: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(signum)
-
-    def stop(self) -> None:
-        """Gone for sure: SIGCONT (in case it is stopped), SIGTERM, then SIGKILL."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGCONT)
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from reelforge.jobs import JobQueue, Status, connect, migrate
+from reelforge.jobs import JobQueue, NewJob, Status, connect, migrate
 from tests.scale.conftest import (
     LEASE_SECONDS,
     V6,
@@ -40,7 +40,7 @@ def test_n_workers_m_jobs_no_duplicates_none_lost(queue: JobQueue, start_worker,
     for worker in workers:
         worker.wait_ready()
     submitted = [
-        queue.submit(slug=V6, owner="admin", params=small_params(seed=1000 + index))
+        queue.submit(NewJob(slug=V6, owner="admin", params=small_params(seed=1000 + index)))
         for index in range(JOBS)
     ]
     ids = {job.id for job in submitted}
@@ -78,7 +78,7 @@ def test_sigkill_mid_job_is_finished_by_another_worker_after_the_lease(
     workers = [start_worker("a", **slow), start_worker("b", **slow)]
     for worker in workers:
         worker.wait_ready()
-    job = queue.submit(slug=V6, owner="admin", params=small_params(seed=7))
+    job = queue.submit(NewJob(slug=V6, owner="admin", params=small_params(seed=7)))
     running = wait_for(
         lambda: (
             (found := row(queue, job.id)).stage and found.stage.startswith("denoising") and found
@@ -121,7 +121,7 @@ def test_sigkill_mid_job_is_finished_by_another_worker_after_the_lease(
 
 def _busy_sessions(queue: JobQueue, application_name: str) -> int:
     """Sessions of that application inside a transaction (they would hold row locks)."""
-    with queue.engine.connect() as conn:
+    with queue.db.connect() as conn:
         return int(
             conn.execute(
                 text(
@@ -156,7 +156,7 @@ def test_sigstop_past_the_lease_then_sigcont_changes_nothing(
         REELFORGE_FAKE_STEP_SECONDS="0.6",
         REELFORGE_DATABASE_URL=f"{pg_url}&application_name=scale-a",
     ).wait_ready()
-    job = queue.submit(slug=V6, owner="admin", params=small_params(seed=11))
+    job = queue.submit(NewJob(slug=V6, owner="admin", params=small_params(seed=11)))
     # stop it in its last engine step: past its last cancel check, so when it wakes up it
     # encodes and stores attempt 1's output, and only then learns that it lost the job
     wait_for(

@@ -22,12 +22,14 @@ def test_round_trip(storage: LocalStorage, tmp_path: Path) -> None:
     source = tmp_path / "clip.mp4"
     source.write_bytes(b"v" * 3_000_000)
     storage.put(KEY, source)
-    assert storage.exists(KEY)
+    assert (storage.root / KEY).is_file()
     assert b"".join(storage.read(KEY)) == source.read_bytes()
     assert storage.local_path(KEY) == storage.root / KEY
     assert not list(storage.root.rglob("*.partial"))
     storage.delete(KEY)
-    assert not storage.exists(KEY)
+    assert not (storage.root / KEY).exists()
+    with pytest.raises(FileNotFoundError):
+        storage.read(KEY)
     storage.delete(KEY)  # missing is fine
 
 
@@ -44,7 +46,7 @@ def test_never_presigns(storage: LocalStorage) -> None:
     "key", ["../escape", "outputs/../../escape", "/etc/passwd", "", ".", "a//b", "a\\b", "a\nb"]
 )
 def test_keys_cannot_escape_the_root(storage: LocalStorage, key: str) -> None:
-    for method in (storage.path, storage.exists, storage.delete, storage.read, storage.local_path):
+    for method in (storage.path, storage.delete, storage.read, storage.local_path):
         with pytest.raises(ValueError, match="invalid storage key"):
             method(key)
 

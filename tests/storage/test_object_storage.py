@@ -36,12 +36,12 @@ def test_put_then_read_back(object_storage: ObjectStorage, tmp_path: Path) -> No
     assert all(type(chunk) is bytes for chunk in chunks)
 
 
-def test_exists_and_delete(object_storage: ObjectStorage, tmp_path: Path) -> None:
-    assert not object_storage.exists(KEY)
+def test_delete_removes_the_object(object_storage: ObjectStorage, tmp_path: Path) -> None:
     object_storage.put(KEY, _file(tmp_path, b"video"))
-    assert object_storage.exists(KEY)
+    assert b"".join(object_storage.read(KEY)) == b"video"
     object_storage.delete(KEY)
-    assert not object_storage.exists(KEY)
+    with pytest.raises(FileNotFoundError):
+        object_storage.read(KEY)
     object_storage.delete(KEY)  # missing is fine
 
 
@@ -55,8 +55,9 @@ def test_keys_live_under_the_url_prefix(
 ) -> None:
     object_storage.put(KEY, _file(tmp_path, b"video"))
     whole_bucket = ObjectStorage.from_url(f"s3://{bucket}", s3_endpoint=s3_emulator)
-    assert whole_bucket.exists(f"videos/{KEY}")
-    assert not whole_bucket.exists(KEY)
+    assert b"".join(whole_bucket.read(f"videos/{KEY}")) == b"video"
+    with pytest.raises(FileNotFoundError):
+        whole_bucket.read(KEY)
 
 
 def test_bad_keys_are_refused(object_storage: ObjectStorage, tmp_path: Path) -> None:
@@ -143,5 +144,6 @@ def test_expiry_delete_revokes_the_presigned_url(
     url = object_storage.presigned_url(KEY, time.time() + 600)
     assert url is not None and httpx.get(url).status_code == 200
     object_storage.delete(KEY)
-    assert not object_storage.exists(KEY)
+    with pytest.raises(FileNotFoundError):
+        object_storage.read(KEY)
     assert httpx.get(url).status_code == 404

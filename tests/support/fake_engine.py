@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from reelforge.engines import CancelledFn, ProgressFn
+from reelforge.engines.ltx2_frames import retime
 from reelforge.errors import Cancelled
 from reelforge.settings import Settings
 from reelforge.task import Clip, GenerationTask
@@ -24,9 +25,11 @@ SAMPLE_RATE = 16000
 
 class FakeEngine:
     name = "fake test engine (tests/support)"
+    device = "cpu"
 
     def __init__(self, settings: Settings):
         self.step_seconds = float(os.environ.get("REELFORGE_FAKE_STEP_SECONDS", "0"))
+        self.memory_bytes: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
     def generate(self, task: GenerationTask, progress: ProgressFn, cancelled: CancelledFn) -> Clip:
         for step in range(STEPS):
@@ -43,7 +46,8 @@ class FakeEngine:
         frames[:, :, : width // 2] //= 2  # a visible edge, so frames are not all flat
         if task.kind == "extend":
             assert task.video is not None
-            prefix = _resize(task.video.frames, height, width)
+            # the input at the task's rate, as the real engine retimes it
+            prefix = _resize(retime(task.video.frames, task.video.fps, task.fps), height, width)
             frames = np.concatenate([prefix, frames])
         audio = None
         if task.audio:

@@ -1,9 +1,14 @@
-"""A private schema on the local PostgreSQL (127.0.0.1:5432, database `test`), for tests
-and benchmarks that run real processes against a real server.
+"""The one way tests and benchmarks use the local PostgreSQL (127.0.0.1:5432, database
+`test`; REELFORGE_TEST_POSTGRES names another): is it there, and a private schema on it.
 
 Every connection made with the URL that `private_schema` yields works inside that one
 schema (`options=-csearch_path=<schema>`), so a child process given it as
 REELFORGE_DATABASE_URL sees only its own test's tables.
+
+Without a reachable server the PostgreSQL tests are skipped, saying why; on CI (CI or
+REELFORGE_TEST_REQUIRE_POSTGRES set), where there is one, they fail instead, so that a
+broken service never passes as a green run. The fixtures are `postgres_url` and
+`pg_schema_url` in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import pytest
 import sqlalchemy
 from sqlalchemy import text
 
@@ -33,6 +39,24 @@ def postgres_reachable(url: str = POSTGRES) -> str | None:
     except sqlalchemy.exc.OperationalError as exc:
         return f"no PostgreSQL reachable at {url}: {str(exc.orig).strip().splitlines()[0]}"
     return None
+
+
+def required() -> bool:
+    """True where PostgreSQL must be there (CI): a missing one fails, never skips."""
+    return any(
+        os.environ.get(name, "").lower() not in ("", "0", "false", "no")
+        for name in ("CI", "REELFORGE_TEST_REQUIRE_POSTGRES")
+    )
+
+
+def require_postgres(url: str = POSTGRES) -> str:
+    """`url` when it is reachable; else the calling test is skipped (failed on CI)."""
+    reason = postgres_reachable(url)
+    if reason is None:
+        return url
+    if required():
+        pytest.fail(f"PostgreSQL is required here (CI): {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def schema_url(schema: str, url: str = POSTGRES) -> str:

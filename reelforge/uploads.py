@@ -1,5 +1,8 @@
 """Input files that clients upload (POST /v1/files), and how a job finds them again.
 
+Persistence lives here, not in `media/` (media is bytes in, bytes out): the `uploads`
+table is defined with every other table in `jobs/schema.py`.
+
 An upload is stored under `uploads/<account>/<uuid>.<ext>`, recorded in the `uploads`
 table (migration 0004) with the retention of a request, and answered as a Reelforge-signed
 URL, `<base>/files/uploads/...?expires=...&signature=...`: usable by any client (GET
@@ -23,12 +26,14 @@ import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import BigInteger, Column, Engine, Float, MetaData, String, Table, delete, select
+from sqlalchemy import Engine, delete, select
 
+from reelforge.endpoints import MediaKind, UrlChecker
 from reelforge.errors import BadRequest, InputError
+from reelforge.jobs.schema import uploads
 from reelforge.media.decode import detect_media
 from reelforge.settings import Settings
-from reelforge.storage import Storage, UrlSigner, load_secret, open_storage
+from reelforge.storage import Storage, UrlSigner
 
 log = logging.getLogger("reelforge.uploads")
 
@@ -44,18 +49,6 @@ FORMATS = {
 }
 PREFIX = "uploads/"
 _MARKER = "/files/" + PREFIX  # in the path of every upload URL we sign
-
-_metadata = MetaData()
-uploads = Table(
-    "uploads",
-    _metadata,
-    Column("key", String(256), primary_key=True),  # storage key
-    Column("owner", String(64), nullable=False),  # the account that uploaded it
-    Column("media_type", String(64), nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),  # created_at + retention; then it is gone
-)
 
 
 def check_file(path: Path, settings: Settings) -> tuple[str, str, str]:
@@ -142,13 +135,14 @@ def own_upload_key(url: str, signer: UrlSigner) -> str | None:
     return key
 
 
-def open_upload(url: str, dest: Path, settings: Settings, *, max_bytes: int) -> Path | None:
+def open_upload(
+    url: str, dest: Path, signer: UrlSigner, storage: Storage, *, max_bytes: int
+) -> Path | None:
     """Copy the upload `url` names to `dest` straight from storage and return `dest`, or
     None when `url` is not one of this server's upload URLs (then fetch it as usual).
     InputError when it is ours but expired, gone, or larger than `max_bytes`."""
     if _MARKER not in url:  # the cheap test first: most URLs are not ours
         return None
-    signer = UrlSigner(load_secret(settings.signing_secret, settings.data_dir))
     try:
         key = own_upload_key(url, signer)
     except ValueError as exc:
@@ -158,7 +152,7 @@ def open_upload(url: str, dest: Path, settings: Settings, *, max_bytes: int) -> 
     size = 0
     try:
         with Path(dest).open("wb") as out:
-            for chunk in open_storage(settings).read(key):
+            for chunk in storage.read(key):
                 size += len(chunk)
                 if size > max_bytes:
                     raise InputError(f"the uploaded file is larger than {max_bytes} bytes")
@@ -170,3 +164,23 @@ def open_upload(url: str, dest: Path, settings: Settings, *, max_bytes: int) -> 
         Path(dest).unlink(missing_ok=True)
         raise
     return Path(dest)
+
+
+def accept_own_uploads(checker: UrlChecker, signer: UrlSigner) -> UrlChecker:
+    """`checker`, letting through this server's own upload URLs (which usually point at a
+    loopback or private address the ordinary check refuses) when they hold the right kind."""
+
+    def check(url: str, kind: MediaKind) -> None:
+        key = own_upload_key(url, signer)  # ValueError when expired: a 400
+        if key is None:
+            return checker(url, kind)
+        found = next(k for k, ext, _ in FORMATS.values() if key.endswith("." + ext))
+        if found != kind:
+            raise ValueError(f"the uploaded file is {_a(found)}, not {_a(kind)}")
+        return None
+
+    return check
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"

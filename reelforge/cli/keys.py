@@ -4,42 +4,40 @@ operations, straight on the configured database (a running server sees them at o
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
+from reelforge.cli.common import DataDirOpt, console, load_settings, open_database
+from reelforge.cli.failures import fail
 from reelforge.errors import ApiError
-from reelforge.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.")
 credits_app = typer.Typer(help="Account credits: show, grant.")
-err = Console(stderr=True)
-
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="embedded data directory (REELFORGE_DATA_DIR)")
-]
 
 
-def _db(data_dir: Path | None) -> Engine:
+@contextmanager
+def _accounts_db(data_dir: Path | None) -> Iterator[Engine]:
+    """The database with the admin account in it; an ApiError is a refusal, in one line."""
     from reelforge.accounts import credits
-    from reelforge.jobs import connect, migrate
 
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
+    settings = load_settings(data_dir=data_dir)
     if settings.database_url is None:  # the embedded SQLite file lives in the data dir
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = connect(settings.resolved_database_url)
-    migrate(engine)
-    credits.ensure_admin(engine, settings.admin_credits)
-    return engine
-
-
-def _refuse(exc: ApiError) -> typer.Exit:
-    err.print(f"[red]refused[/red]: {exc.message}")
-    return typer.Exit(1)
+    with open_database(settings) as db:
+        credits.ensure_admin(db, settings.admin_credits)
+        try:
+            yield db
+        except ApiError as exc:
+            fail(f"refused: {exc.message}")
 
 
 @keys_app.command("create")
@@ -62,18 +60,16 @@ def create(
     from reelforge.accounts import keys
 
     allowed = [slug.strip() for slug in slugs.split(",") if slug.strip()] if slugs else None
-    try:
+    with _accounts_db(data_dir) as db:
         raw, info = keys.issue(
-            _db(data_dir),
+            db,
             name=name,
             account=account,
             opening_credits=None if unlimited else credits,
             slugs=allowed,
             rate_limit=rate_limit,
         )
-    except ApiError as exc:
-        raise _refuse(exc) from None
-    err.print(f"key {info.prefix} for account {info.account} (shown once; keep it secret):")
+    console.print(f"key {info.prefix} for account {info.account} (shown once; keep it secret):")
     typer.echo(raw)
 
 
@@ -82,8 +78,10 @@ def list_keys(data_dir: DataDirOpt = None) -> None:
     """Every key: prefix, account, limits, state (never the key itself)."""
     from reelforge.accounts import keys
 
+    with _accounts_db(data_dir) as db:
+        listing = keys.listing(db)
     table = Table("prefix", "name", "account", "models", "per minute", "created", "state")
-    for info in keys.listing(_db(data_dir)):
+    for info in listing:
         table.add_row(
             info.prefix, info.name, info.account, ", ".join(info.slugs or ["all"]),
             "default" if info.rate_limit is None else str(info.rate_limit or "no limit"),
@@ -101,11 +99,11 @@ def revoke(
     """Revoke a key: its next request is a 401."""
     from reelforge.accounts import keys
 
-    info = keys.revoke(_db(data_dir), key_id)
+    with _accounts_db(data_dir) as db:
+        info = keys.revoke(db, key_id)
     if info is None:
-        err.print(f"[red]no key {key_id}[/red]")
-        raise typer.Exit(1)
-    err.print(f"revoked {info.prefix} ({info.name}, account {info.account})")
+        fail(f"no key {key_id}; see 'reelforge keys list'")
+    console.print(f"revoked {info.prefix} ({info.name}, account {info.account})")
 
 
 @credits_app.command("show")
@@ -113,8 +111,10 @@ def show(data_dir: DataDirOpt = None) -> None:
     """Every account's balance, held credits and what it may still spend."""
     from reelforge.accounts import credits
 
+    with _accounts_db(data_dir) as db:
+        balances = credits.all_balances(db)
     table = Table("account", "balance", "held", "available")
-    for balance in credits.all_balances(_db(data_dir)):
+    for balance in balances:
         row = balance.as_dict()
         if balance.unlimited:
             table.add_row(balance.account, "unlimited", f"{row['held']:g}", "unlimited")
@@ -135,8 +135,6 @@ def grant(
     """Give an account credits (recorded in the ledger)."""
     from reelforge.accounts import credits
 
-    try:
-        balance = credits.grant(_db(data_dir), account, amount, note)
-    except ApiError as exc:
-        raise _refuse(exc) from None
-    err.print(f"{account}: {balance.available:g} credits available")
+    with _accounts_db(data_dir) as db:
+        balance = credits.grant(db, account, amount, note)
+    console.print(f"{account}: {balance.available:g} credits available")

@@ -1,0 +1,168 @@
+"""The JSON bodies the API answers with, as pydantic models: for the OpenAPI document only
+(`reelforge.api.openapi`). `views` builds the bodies; these say what clients may rely on,
+and the schemathesis test holds every real answer to them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelforge.media.probe import VideoFacts
+
+Url = Annotated[str, Field(json_schema_extra={"format": "uri"})]
+RequestId = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+State = Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED"]
+
+
+class Error(BaseModel):
+    """Every error answer: a human message (some carry more fields)."""
+
+    error: str
+
+
+class StillRunning(Error):
+    """A sync call past REELFORGE_SYNC_TIMEOUT: the request goes on; poll it."""
+
+    request_id: RequestId
+    status_url: Url
+    response_url: Url
+
+
+class Submitted(BaseModel):
+    """A queued request and where to follow it (absolute URLs)."""
+
+    request_id: RequestId
+    status: Literal["QUEUED"]
+    poll_url: Url = Field(description="GET it for the final body (the same as response_url)")
+    status_url: Url = Field(description="GET it for state and progress")
+    response_url: Url = Field(description="GET it for the final body: output URL, metrics")
+
+
+class RequestStatus(BaseModel):
+    """State and progress of a request; never its output. FAILED is answered as HTTP 422."""
+
+    request_id: RequestId
+    status: State
+    status_url: Url
+    response_url: Url
+    metrics: dict[str, float | None] = Field(description="empty until the request ends")
+    progress: float = Field(ge=0, le=1)
+    stage: str = Field(description="what the worker is doing: queued, denoising 3/10, ...")
+    attempt: int = Field(ge=0, description="claims by workers so far")
+    queue_position: int | None = Field(None, description="QUEUED only: requests ahead + 1")
+    error: str | None = Field(None, description="FAILED only: what went wrong")
+
+
+class Metrics(BaseModel):
+    inference_time: float = Field(description="seconds of generation")
+    queue_time: float = Field(description="seconds from submit to the first claim")
+    total_time: float = Field(description="seconds from submit to the end")
+    cost: float = Field(description="credits charged (0 unless COMPLETED)")
+    remaining_credits: float | None = Field(description="null: unlimited")
+
+
+class RequestResult(BaseModel):
+    """The final body of a request. FAILED is answered as HTTP 422."""
+
+    request_id: RequestId
+    status: Literal["COMPLETED", "FAILED"]
+    status_url: Url
+    response_url: Url
+    metrics: Metrics
+    output: Url | None = Field(None, description="COMPLETED: signed URL of the mp4")
+    seed: int | None = Field(None, description="COMPLETED: the seed used")
+    video: VideoFacts | None = Field(None, description="COMPLETED: facts of the mp4")
+    error: str | None = Field(None, description="FAILED: what went wrong")
+
+
+class SyncFailed(BaseModel):
+    """A sync call whose request ended FAILED (HTTP 422)."""
+
+    request_id: RequestId
+    status: Literal["FAILED"]
+    error: str | None
+
+
+class UserCredits(BaseModel):
+    """Credits the caller's account may spend; both null when unlimited."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    credits: float | None
+    free_credits: float | None = Field(alias="free-credits", description="always 0 or null")
+
+
+class Worker(BaseModel):
+    id: str = Field(description="host:pid:random")
+    hostname: str
+    pid: int
+    slugs: list[str] = Field(description="the models it serves")
+    engine: str
+    device: str
+    memory_bytes: int | None
+    started_at: float = Field(description="Unix time")
+    heartbeat_at: float = Field(description="Unix time")
+    current_job: str | None = Field(description="null when idle or gone")
+    jobs_done: int
+    live: bool = Field(description="its heartbeat is recent")
+    last_seen: float = Field(description="seconds since its heartbeat")
+
+
+class FleetStatus(BaseModel):
+    """Queue depth per model, live workers per model, the models with queued requests that
+    no live worker serves, and every worker seen in the last hour."""
+
+    queues: dict[str, dict[Literal["QUEUED", "PROCESSING"], int]]
+    workers_per_slug: dict[str, int]
+    unserved: list[str]
+    workers: list[Worker]
+
+
+class KeyInfo(BaseModel):
+    """An API key as listed: never the key itself."""
+
+    prefix: str = Field(description="what `reelforge keys` and DELETE accept")
+    id: str
+    account: str
+    name: str
+    slugs: list[str] | None = Field(description="models it may use; null: all")
+    rate_limit: int | None = Field(description="requests per minute; null: server default")
+    created_at: float = Field(description="Unix time")
+    revoked_at: float | None
+
+
+class IssuedKey(KeyInfo):
+    key: str = Field(description="the API key: shown in this answer only")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+
+
+class Balance(BaseModel):
+    account: str
+    unlimited: bool
+    balance: float | None = Field(description="credits; null: unlimited")
+    held: float = Field(description="credits reserved by running requests")
+    available: float | None = Field(description="balance - held; null: unlimited")
+
+
+class AccountList(BaseModel):
+    accounts: list[Balance]
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    Error,
+    StillRunning,
+    Submitted,
+    RequestStatus,
+    RequestResult,
+    SyncFailed,
+    UserCredits,
+    FleetStatus,
+    IssuedKey,
+    KeyList,
+    Balance,
+    AccountList,
+)

@@ -1,0 +1,119 @@
+"""What the `reelforge` commands share: the settings, the console for notes, the options
+that name a server, a key or a data directory, and the database they open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypedDict
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from reelforge.cli.failures import database_errors, fail
+from reelforge.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# Notes and progress go to stderr: stdout carries only results (a key, file URLs, tables).
+console = Console(stderr=True)
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="embedded data directory (REELFORGE_DATA_DIR)")
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="REELFORGE_URL",
+        show_default=False,
+        help="server base URL; default: where 'reelforge serve' listens with the same "
+        "settings, http://REELFORGE_HOST:REELFORGE_PORT (http://127.0.0.1:8000)",
+    ),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        envvar="SEGMIND_API_KEY",
+        show_default=False,
+        help="API key; default: the admin key (REELFORGE_ADMIN_KEY or <data-dir>/admin.key)",
+    ),
+]
+
+
+class _Flags(TypedDict, total=False):
+    """The settings a command's flags may set; the environment gives the rest."""
+
+    host: str
+    port: int
+    data_dir: Path
+
+
+def load_settings(
+    *, host: str | None = None, port: int | None = None, data_dir: Path | None = None
+) -> Settings:
+    """Settings from the environment, with the command's explicit flags on top; a bad
+    value is one line naming the variable."""
+    flags: _Flags = {}
+    if host is not None:
+        flags["host"] = host
+    if port is not None:
+        flags["port"] = port
+    if data_dir is not None:
+        flags["data_dir"] = data_dir
+    try:
+        return Settings(**flags)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"REELFORGE_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        fail(f"invalid setting ({problems}); fix the variable or flag")
+
+
+def server_url(url: str | None, settings: Settings) -> str:
+    """`--url` / REELFORGE_URL, else the address `reelforge serve` listens on with these
+    settings, so that REELFORGE_HOST / REELFORGE_PORT serve both sides."""
+    if url:
+        return url.rstrip("/")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def api_key(key: str | None, settings: Settings) -> str:
+    """`--key` / SEGMIND_API_KEY, else this install's admin key. Never creates one: a key
+    the server has never seen would only earn a 401."""
+    from reelforge import accounts
+
+    if key:
+        return key
+    if settings.admin_key:
+        return settings.admin_key
+    path = accounts.admin_key_path(settings)
+    if not path.is_file():
+        fail(
+            f"no API key: {path} does not exist; pass --key / set SEGMIND_API_KEY, "
+            "or --data-dir of the server whose admin key to use"
+        )
+    return path.read_text().strip()
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[Engine]:
+    """The configured database, migrated; any failure to reach it, inside the `with`
+    block too, is one line naming the URL (without its password)."""
+    from reelforge.jobs import connect, migrate
+
+    with database_errors(settings):
+        db = connect(settings.resolved_database_url)
+        try:
+            migrate(db)
+            yield db
+        finally:
+            db.dispose()

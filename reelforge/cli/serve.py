@@ -1,0 +1,118 @@
+"""`reelforge serve` (the API and one worker) and `reelforge worker` (a worker alone)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from reelforge.cli.common import DataDirOpt, console, open_database
+from reelforge.cli.common import load_settings as _settings
+from reelforge.cli.failures import database_errors, fail
+
+app = typer.Typer()
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Run the API and one worker on this machine (embedded SQLite and local files)."""
+    import uvicorn
+
+    from reelforge import accounts
+    from reelforge.api.app import create_app
+    from reelforge.api.server import uvicorn_options
+    from reelforge.worker.process import WorkerFailed, WorkerProcess
+
+    settings = _settings(host=host, port=port, data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # 1. The database answers (else one line naming it)
+    with open_database(settings):
+        pass
+    # 2. A SIGTERM (a container runtime's stop) or SIGINT, at any time from here, stops
+    #    the worker properly (it hands its job back) before serve exits. uvicorn handles
+    #    them while it runs, then restores these handlers and raises the signal again.
+    stopping = threading.Event()
+    servers: list[uvicorn.Server] = []
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        stopping.set()
+        for server in servers:
+            server.should_exit = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    with WorkerProcess(settings) as worker:
+        # 3. The worker loads its engine: no API (no accepted jobs) without a worker
+        try:
+            if not worker.start(stopping):
+                return
+        except WorkerFailed as exc:
+            fail(str(exc))
+        _setup_logging()
+        # 4. The API
+        first_start = not settings.admin_key and not accounts.admin_key_path(settings).exists()
+        key = accounts.admin_key(settings)
+        if first_start:
+            console.print(f"[bold]Admin API key:[/bold] {key}")
+            console.print(f"(saved to {accounts.admin_key_path(settings)}; keep it secret)")
+        api = create_app(settings)
+        base = settings.public_url or f"http://{settings.host}:{settings.port}"
+        console.print(f"Reelforge on {base}  (SDK: SegmindClient(base_url='{base}/v1'))")
+        config = uvicorn.Config(api, **uvicorn_options(settings))  # timeouts: api/server.py
+        servers.append(uvicorn.Server(config))
+        if not stopping.is_set():
+            servers[0].run()
+    # leaving the block stopped the worker: its job is back in the queue
+
+
+@app.command()
+def worker(
+    ready_fd: Annotated[
+        int | None, typer.Option(hidden=True, help="pipe to tell `serve` we are ready")
+    ] = None,
+) -> None:
+    """Run one worker (one per GPU) against the configured database."""
+    from reelforge.worker import Shutdown, Worker
+    from reelforge.worker.process import READY, announce
+    from reelforge.worker.startup import CannotStart, load_engine
+
+    _setup_logging()
+    settings = _settings()
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            raise Shutdown
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        # 1. The engine, before anything says this worker serves
+        try:
+            engine = load_engine(settings)
+        except CannotStart as exc:
+            if ready_fd is None:
+                fail(str(exc))
+            announce(ready_fd, str(exc))  # `serve` prints it, once
+            raise typer.Exit(1) from None
+        # 2. The database, then claim jobs until stopped
+        with database_errors(settings):
+            serving = Worker(settings, engine)
+        ready = None if ready_fd is None else (lambda: announce(ready_fd, READY))
+        serving.run(stop, ready=ready)
+    except Shutdown:
+        logging.getLogger("reelforge.worker").info("worker stopped")

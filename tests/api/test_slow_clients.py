@@ -1,0 +1,110 @@
+"""Slow clients against a real server: a connection that trickles its request head (a
+slowloris) is closed once REELFORGE_HTTP_HEADER_TIMEOUT_SECONDS have passed, on a fresh
+connection and on a kept-alive one; an idle kept-alive connection after
+REELFORGE_HTTP_KEEPALIVE_SECONDS."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from reelforge.api.server import uvicorn_options
+from reelforge.settings import Settings
+from tests.support.server import FAKE_ENGINE, ServerProcess
+
+HEADER_TIMEOUT = 3.0
+KEEPALIVE = 2
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(
+        tmp_path_factory.mktemp("slow"),
+        REELFORGE_ENGINE=FAKE_ENGINE,
+        REELFORGE_HTTP_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
+        REELFORGE_HTTP_KEEPALIVE_SECONDS=str(KEEPALIVE),
+    )
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+def _trickle(sock: socket.socket, limit: float) -> float:
+    """Send half a request line, then one byte a second; seconds until the server closes
+    the connection (or `limit`, if it never does)."""
+    started = time.monotonic()
+    sock.sendall(b"GET /v2/requests/x/sta")
+    sock.settimeout(1.0)
+    while time.monotonic() - started < limit:
+        try:
+            if sock.recv(4096) == b"":
+                break
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            break
+        try:
+            sock.sendall(b"t")
+        except OSError:  # reset by the server
+            break
+    return time.monotonic() - started
+
+
+def test_trickled_request_head_is_cut_off(server: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        elapsed = _trickle(sock, limit=HEADER_TIMEOUT + 8)
+    assert elapsed < HEADER_TIMEOUT + 1.5, f"still connected after {elapsed:.1f} s"
+
+
+def test_trickled_second_request_on_a_kept_alive_connection_is_cut_off(
+    server: ServerProcess,
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        assert _healthz(sock).startswith(b"HTTP/1.1 200 ")
+        elapsed = _trickle(sock, limit=HEADER_TIMEOUT + 8)
+    assert elapsed < HEADER_TIMEOUT + 1.5, f"still connected after {elapsed:.1f} s"
+
+
+def _healthz(sock: socket.socket) -> bytes:
+    """One whole GET /healthz answer on `sock`."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+    return _answer(sock)
+
+
+def _answer(sock: socket.socket) -> bytes:
+    answer = b""
+    while not answer.endswith(b'{"status":"ok"}'):
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed after {answer!r}"
+        answer += chunk
+    return answer
+
+
+def test_idle_kept_alive_connection_is_closed(server: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        assert _healthz(sock).startswith(b"HTTP/1.1 200 ")
+        started = time.monotonic()
+        sock.settimeout(KEEPALIVE + 5)
+        assert sock.recv(4096) == b""
+    assert time.monotonic() - started < KEEPALIVE + 1
+
+
+def test_a_prompt_client_is_not_cut_off(server: ServerProcess) -> None:
+    """A request head sent in pieces, each well within the timeout, is served."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for piece in (b"GET /hea", b"lthz HTTP/1.1\r\n", b"host: x\r\n", b"\r\n"):
+            sock.sendall(piece)
+            time.sleep(HEADER_TIMEOUT / 5)
+        assert _answer(sock).startswith(b"HTTP/1.1 200 ")
+
+
+def test_uvicorn_options_carry_the_settings() -> None:
+    options = uvicorn_options(
+        Settings(host="0.0.0.0", port=8123, http_keepalive_seconds=7, http_header_timeout_seconds=4)
+    )
+    assert (options["host"], options["port"], options["timeout_keep_alive"]) == ("0.0.0.0", 8123, 7)
+    assert options["http"].header_timeout == 4
