@@ -34,7 +34,7 @@ SCHEME = {
         "type": "apiKey",
         "in": "header",
         "name": "x-api-key",
-        "description": "An API key (`reelforge keys issue`) or the admin key",
+        "description": "An API key (`reelforge keys create`) or the admin key",
     }
 }
 

@@ -14,6 +14,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 # any constant: the key of the advisory lock that serialises migrations on PostgreSQL
 MIGRATION_LOCK_KEY = 0x5265656C  # "Reel"
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL, unless the URL sets connect_timeout itself
 
 
 def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
@@ -30,7 +31,12 @@ def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
         given = make_url(url).query.get("options", "")  # e.g. a search_path: keep it
         given = " ".join(given) if isinstance(given, tuple) else given
         options = f"{given} -c idle_in_transaction_session_timeout={timeout_ms}".strip()
-        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+        connect_args: dict[str, Any] = {"options": options}
+        if "connect_timeout" not in make_url(url).query:
+            # psycopg waits 130 s for a host that does not answer; an API request should
+            # get its 503 (and a worker its retry) within seconds
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
