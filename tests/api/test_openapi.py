@@ -48,7 +48,7 @@ def test_the_api_key_is_a_security_scheme_on_every_keyed_operation(document) -> 
         "type": "apiKey",
         "in": "header",
         "name": "x-api-key",
-        "description": "An API key (`reelforge keys issue`) or the admin key",
+        "description": "An API key (`reelforge keys create`) or the admin key",
     }
     for (method, path), operation in _operations(document).items():
         if path == "/files/{key}":  # a signed URL, no key
