@@ -95,18 +95,20 @@ def serving(db: Engine, within: float) -> dict[str, int]:
     return counts
 
 
-def forget_dead(db: Engine, hostname: str, alive: Callable[[int], bool], within: float) -> int:
+def forget_dead(
+    db: Engine, hostname: str, alive: Callable[[int, float], bool], within: float
+) -> int:
     """Drop the rows of workers on `hostname` whose heartbeat lapsed and whose process
-    `alive(pid)` says is gone; returns how many. Rows of other hosts are left: from
-    here nobody can tell a dead machine from a partitioned one."""
+    `alive(pid, started_at)` says is gone; returns how many. Rows of other hosts are
+    left: from here nobody can tell a dead machine from a partitioned one."""
     cutoff = time.time() - within
     with db.begin() as conn:
         lapsed = conn.execute(
-            select(workers.c.id, workers.c.pid).where(
+            select(workers.c.id, workers.c.pid, workers.c.started_at).where(
                 workers.c.hostname == hostname, workers.c.heartbeat_at < cutoff
             )
         ).all()
-        dead = [row.id for row in lapsed if not alive(row.pid)]
+        dead = [row.id for row in lapsed if not alive(row.pid, row.started_at)]
         if dead:
             conn.execute(delete(workers).where(workers.c.id.in_(dead)))
     return len(dead)

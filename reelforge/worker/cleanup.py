@@ -17,6 +17,7 @@ import re
 import shutil
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -24,6 +25,7 @@ from sqlalchemy import Engine
 from reelforge.jobs import fleet
 
 log = logging.getLogger("reelforge.worker")
+_STARTED = time.time()  # imported as the worker starts: older things of our pid are not ours
 
 # TemporaryDirectory(prefix=workdir_prefix(job_id)) + random
 _WORKDIR = re.compile(r"^reelforge-(?P<job>[0-9a-f-]{36})-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-")
@@ -40,11 +42,12 @@ def workdir_prefix(job_id: str, *, hostname: str | None = None, pid: int | None 
     return f"reelforge-{job_id}-{host}-{os.getpid() if pid is None else pid}-"
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host (not this process: a worker
-    starting now holds nothing yet, even if a dead one had the same pid)."""
+def process_alive(pid: int, since: float) -> bool:
+    """Whether the process `pid`, that made something at `since` (epoch seconds), still
+    runs on this host. This very process counts only for what it made since it started:
+    a dead worker may have had our pid (pid 1 of a restarted container)."""
     if pid == os.getpid():
-        return False
+        return since >= _STARTED
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -63,8 +66,8 @@ def remove_leftovers(db: Engine, hostname: str, within: float) -> None:
     here = _host_tag(hostname)
     for path in Path(tempfile.gettempdir()).glob("reelforge-*"):
         match = _WORKDIR.match(path.name)
-        if not match or match["host"] != here or process_alive(int(match["pid"])):
+        if not match or match["host"] != here or not path.is_dir():
             continue
-        if path.is_dir():
+        if not process_alive(int(match["pid"]), path.stat().st_mtime):
             shutil.rmtree(path, ignore_errors=True)
             log.info("removed %s, left by a worker that died running job %s", path, match["job"])

@@ -8,6 +8,7 @@ database that is down never ends the worker: it backs off and tries again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -197,8 +198,12 @@ class Worker:
                 return
             except Exception as exc:
                 fault = faults.fault_of(exc)
-                if fault is None:
-                    raise
+                if fault is None:  # a bug: the job fails (if it still can), the worker goes on
+                    log.error("recording the end of job %s failed", job.id, exc_info=exc)
+                    error = f"internal error while recording the result: {type(exc).__name__}"
+                    with contextlib.suppress(Exception):
+                        self.queue.fail(job, error)
+                    return
                 if beat.claim_lost.is_set():  # another worker has it now; nothing to record
                     return
                 delay = backoff.next()

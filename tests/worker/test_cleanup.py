@@ -4,6 +4,7 @@ worker, of another host, or of anything else in the temp dir."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -42,7 +43,8 @@ def test_a_starting_worker_removes_what_dead_workers_of_its_host_left(make_worke
         job = str(uuid.uuid4())
         made = {
             "dead": temp_dir / (workdir_prefix(job, pid=dead) + "a1"),
-            "mine-before-a-restart": temp_dir / (workdir_prefix(job) + "b2"),  # same pid
+            "a predecessor's with my pid": temp_dir / (workdir_prefix(job) + "b2"),
+            "a sibling's in this process": temp_dir / (workdir_prefix(job) + "b3"),
             "live": temp_dir / (workdir_prefix(job, pid=live.pid) + "c3"),
             "other host": temp_dir / (workdir_prefix(job, hostname="elsewhere", pid=dead) + "d4"),
             "not a job's": temp_dir / "reelforge-upload-e5",
@@ -50,6 +52,8 @@ def test_a_starting_worker_removes_what_dead_workers_of_its_host_left(make_worke
         for path in made.values():
             (path / "frames").mkdir(parents=True)
             (path / "frames" / "0001.png").write_bytes(b"x")
+        before_me = time.time() - 3600  # made before this process started: not a sibling's
+        os.utime(made["a predecessor's with my pid"], (before_me, before_me))
         worker = make_worker()
         db = worker.db
         _register(db, f"{host}:{dead}:dead", host, dead, seen_ago=60)
@@ -59,7 +63,7 @@ def test_a_starting_worker_removes_what_dead_workers_of_its_host_left(make_worke
         stop = threading.Event()
         worker.run(stop, ready=stop.set)
         left = {name for name, path in made.items() if path.exists()}
-        assert left == {"live", "other host", "not a job's"}
+        assert left == {"live", "other host", "not a job's", "a sibling's in this process"}
         with db.begin() as conn:
             rows = set(conn.execute(select(workers.c.id)).scalars())
         assert rows == {f"{host}:{live.pid}:stuck", f"elsewhere:{dead}:far", f"{host}:{dead}:fresh"}
