@@ -29,7 +29,7 @@ import torch
 
 from reelforge.engines import ltx2_audio
 from reelforge.engines.base import CancelledFn, ProgressFn
-from reelforge.engines.ltx2_frames import check_frame_count, generation_size, retime, to_uint8
+from reelforge.engines.ltx2_frames import check_frame_count, generation_size, to_uint8
 from reelforge.engines.ltx2_load import (
     Schedule,
     device_memory,
@@ -40,7 +40,7 @@ from reelforge.engines.ltx2_load import (
     uses_offload,
 )
 from reelforge.errors import Cancelled, JobError
-from reelforge.media.conform import cover_frames, cover_image, resample_audio
+from reelforge.media.conform import cover_frames, cover_image, resample_audio, retime
 from reelforge.settings import Settings
 from reelforge.task import Clip, GenerationTask
 

@@ -1,6 +1,7 @@
-"""Frame helpers for the LTX-2 engine: sizes, frame counts, frame rates, dtypes.
+"""Frame helpers for the LTX-2 engine: sizes, frame counts, dtypes.
 
-Cover-cropping to a size is `reelforge.media.conform`'s (one policy with the encoder).
+Cover-cropping to a size and retiming to a frame rate are `reelforge.media.conform`'s
+(one policy with the encoder and the worker's output check).
 """
 
 from __future__ import annotations
@@ -28,15 +29,6 @@ def check_frame_count(num_frames: int) -> None:
     """LTX-2 decodes 8k+1 frames; anything else silently shrinks, so refuse it."""
     if num_frames < 1 or (num_frames - 1) % 8:
         raise JobError(f"num_frames must be 8k+1 (e.g. 25, 121), got {num_frames}")
-
-
-def retime(frames: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
-    """Resample a clip to `fps_out` by picking the nearest frame (keeps its duration)."""
-    if fps_in == fps_out:
-        return frames
-    count = max(1, round(len(frames) * fps_out / fps_in))
-    index = np.minimum((np.arange(count) * fps_in / fps_out + 0.5).astype(int), len(frames) - 1)
-    return frames[index]
 
 
 def to_uint8(video) -> np.ndarray:

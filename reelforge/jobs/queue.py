@@ -242,26 +242,22 @@ class JobQueue:
     def release(self, job: Job) -> bool:
         """Give a claimed job back to the queue (a worker shutting down cleanly), without
         counting the interrupted attempt against the job."""
-        with self.db.begin() as conn:
-            result = conn.execute(
-                update(jobs)
-                .where(_held_by(job))
-                .values(
-                    status=Status.QUEUED.value,
-                    worker_id=None,
-                    lease_until=None,
-                    attempt=jobs.c.attempt - 1,
-                    progress=0.0,
-                    stage=None,
-                )
-            )
-        return result.rowcount == 1
+        return self._requeue(job, stage=None)
 
     def retry_later(self, job: Job, reason: str, delay: float) -> bool:
         """Give a claimed job back after a fault that is not the request's (a full disk, a
         database error): QUEUED again, claimable after `delay` seconds, the attempt not
         counted, `fault_retries` one more. `reason` is its stage meanwhile ("retrying
         after a storage error"). False if we lost the claim."""
+        return self._requeue(
+            job,
+            stage=reason[:64],
+            not_before=time.time() + delay,
+            fault_retries=jobs.c.fault_retries + 1,
+        )
+
+    def _requeue(self, job: Job, **values: Any) -> bool:
+        """The fenced write that makes a claimed job QUEUED again, its attempt uncounted."""
         with self.db.begin() as conn:
             result = conn.execute(
                 update(jobs)
@@ -272,9 +268,7 @@ class JobQueue:
                     lease_until=None,
                     attempt=jobs.c.attempt - 1,
                     progress=0.0,
-                    stage=reason[:64],
-                    not_before=time.time() + delay,
-                    fault_retries=jobs.c.fault_retries + 1,
+                    **values,
                 )
             )
         return result.rowcount == 1

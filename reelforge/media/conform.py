@@ -1,4 +1,5 @@
-"""Bringing pictures and sound to an exact shape: cover-crop to W x H, resample to a rate.
+"""Bringing pictures and sound to an exact shape: cover-crop to W x H, retime frames to a
+frame rate, resample sound to a sample rate.
 
 The one policy for both, used by the engines (conditioning images, an extension's input
 video and audio) and by `encode_mp4` (the delivered file), so that a frame or a waveform
@@ -71,6 +72,20 @@ def cover_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
 # filter but took stereo only and came out a few samples short for short inputs: the input
 # now gets a tail of silence and the output is cut to exactly the input's duration.
 _TAIL = 64  # silence appended to the input, in output samples: more than the filter reaches
+
+
+def retimed_count(frames: int, fps_in: float, fps_out: float) -> int:
+    """How many frames `retime` makes of `frames` frames (the duration kept)."""
+    return frames if fps_in == fps_out else max(1, round(frames * fps_out / fps_in))
+
+
+def retime(frames: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
+    """Resample a clip to `fps_out` by picking the nearest frame (keeps its duration)."""
+    if fps_in == fps_out:
+        return frames
+    count = retimed_count(len(frames), fps_in, fps_out)
+    index = np.minimum((np.arange(count) * fps_in / fps_out + 0.5).astype(int), len(frames) - 1)
+    return frames[index]
 
 
 def resample_audio(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

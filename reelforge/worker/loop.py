@@ -27,10 +27,10 @@ import numpy as np
 
 from reelforge import endpoints, jobs
 from reelforge.engines import Engine
-from reelforge.engines.ltx2_frames import retime
 from reelforge.errors import JobError
 from reelforge.jobs import Job, JobQueue, fleet
 from reelforge.jobs.wakeup import Wakeup
+from reelforge.media.conform import retimed_count
 from reelforge.media.encode import encode_mp4
 from reelforge.media.probe import probe
 from reelforge.settings import Settings
@@ -312,7 +312,7 @@ def _check_clip(task: GenerationTask, clip: Clip) -> None:
     expected = task.num_frames
     asked = f"{expected}"
     if task.kind == "extend" and task.video is not None:
-        kept = len(retime(np.arange(len(task.video.frames)), task.video.fps, task.fps))
+        kept = retimed_count(len(task.video.frames), task.video.fps, task.fps)
         expected += kept
         asked = f"{expected} ({kept} of the input + {task.num_frames} new)"
     if len(clip.frames) != expected:

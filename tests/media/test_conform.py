@@ -12,6 +12,8 @@ from reelforge.media.conform import (
     cover_frames,
     cover_image,
     resample_audio,
+    retime,
+    retimed_count,
 )
 
 # --- cover-crop ------------------------------------------------------------------------
@@ -152,3 +154,14 @@ def test_any_channel_count_and_values_stay_in_range() -> None:
 def test_a_rate_of_zero_is_refused() -> None:
     with pytest.raises(ValueError, match="sample rates"):
         resample_audio(tones(0.1, 16_000), 0, 48_000)
+
+
+@pytest.mark.parametrize(
+    ("frames", "fps_in", "fps_out"),
+    [(48, 24, 24), (45, 30, 24), (25, 30, 24), (7, 12, 24), (1, 60, 24), (121, 25, 24)],
+)
+def test_retimed_count_is_what_retime_makes(frames: int, fps_in: float, fps_out: float) -> None:
+    clip = np.arange(frames)
+    assert retimed_count(frames, fps_in, fps_out) == len(retime(clip, fps_in, fps_out))
+    # the duration is kept to within one output frame
+    assert abs(retimed_count(frames, fps_in, fps_out) / fps_out - frames / fps_in) <= 1 / fps_out

@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from reelforge.engines import CancelledFn, ProgressFn
-from reelforge.engines.ltx2_frames import retime
 from reelforge.errors import Cancelled
+from reelforge.media.conform import retime
 from reelforge.settings import Settings
 from reelforge.task import Clip, GenerationTask
 
