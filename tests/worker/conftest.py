@@ -16,7 +16,6 @@ from reelforge.jobs import NewJob
 from reelforge.settings import Settings
 from reelforge.worker import Worker
 from tests.support.fake_engine import FakeEngine
-from tests.support.postgres import postgres_reachable, private_schema
 
 
 @pytest.fixture
@@ -29,15 +28,10 @@ def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'jobs.db'}"
-        return
-    reason = postgres_reachable()
-    if reason is not None:
-        pytest.skip(reason)
-    with private_schema("worker") as url:
-        yield url
+        return f"sqlite:///{tmp_path / 'jobs.db'}"
+    return str(request.getfixturevalue("pg_schema_url"))  # the one PostgreSQL helper
 
 
 @pytest.fixture

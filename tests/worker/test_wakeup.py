@@ -14,18 +14,13 @@ from sqlalchemy import Engine, text
 
 from reelforge.jobs import connect
 from reelforge.jobs.wakeup import CHANNEL, Wakeup
-from tests.support.postgres import postgres_reachable, private_schema
 
 
 @pytest.fixture
-def pg() -> Iterator[Engine]:
-    reason = postgres_reachable()
-    if reason is not None:
-        pytest.skip(reason)
-    with private_schema("wakeup") as url:
-        db = connect(url)
-        yield db
-        db.dispose()
+def pg(pg_schema_url: str) -> Iterator[Engine]:
+    db = connect(pg_schema_url)
+    yield db
+    db.dispose()
 
 
 def _notify(db: Engine) -> None:
