@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
 
 from reelforge import endpoints
@@ -22,6 +22,7 @@ from reelforge.accounts.credits import MAX_NOTE_LENGTH
 from reelforge.api.admin_routes import AdminDep
 from reelforge.api.body import JsonRoute
 from reelforge.api.deps import ServicesDep
+from reelforge.endpoints.fields import plain_text  # text every database can store
 from reelforge.errors import NotFound
 from reelforge.jobs.billing import UNITS_PER_CREDIT
 
@@ -56,7 +57,9 @@ _NAME_IS_ACCOUNT: JsonDict = {
 class NewKey(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_NAME_IS_ACCOUNT)
 
-    name: str = Field(min_length=1, max_length=keys.MAX_NAME_LENGTH)
+    name: Annotated[str, AfterValidator(plain_text)] = Field(
+        min_length=1, max_length=keys.MAX_NAME_LENGTH
+    )
     # default: a new account named after the key
     account: str | None = Field(None, json_schema_extra=_ACCOUNT)
     credits: Number = Field(0.0, ge=0, le=credits.MAX_CREDITS)  # opening balance, new account
@@ -72,7 +75,9 @@ class Grant(BaseModel):
     credits: Number = Field(
         ge=-credits.MAX_CREDITS, le=credits.MAX_CREDITS, json_schema_extra=_NOT_ZERO
     )
-    note: str | None = Field(None, max_length=MAX_NOTE_LENGTH)
+    note: Annotated[str, AfterValidator(plain_text)] | None = Field(
+        None, max_length=MAX_NOTE_LENGTH
+    )
 
 
 @router.post("/keys")

@@ -4,6 +4,7 @@ the database, never a balance that stops being exact), on SQLite and on PostgreS
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -103,3 +104,36 @@ def test_library_bounds(queue_db: Engine) -> None:
     assert credits.grant(queue_db, "k3", -MAX).available == 0
     with queue_db.begin() as conn, pytest.raises(InsufficientCredits, match="at most"):
         billing.hold(conn, "admin", billing.MAX_UNITS + 1)  # admin: unlimited
+
+
+def test_text_a_database_cannot_store_is_400_naming_the_field(start_server: Any) -> None:
+    """PostgreSQL refuses NUL in text and every database refuses unpaired surrogates: a
+    key's name or a grant's note holding one is the caller's mistake (400), not a 500."""
+    server = start_server()
+    made = _admin(server, "POST", "/keys", {"name": "texts", "credits": 5})
+    assert made.status_code == 200, made.text
+    for field, body in (
+        ("name", {"name": "nul\x00name", "account": "texts"}),
+        ("name", {"name": "half \ud800 surrogate", "account": "texts"}),
+    ):
+        answer = _post_raw(server, "/keys", body)
+        assert answer.status_code == 400, (body, answer.text)
+        assert answer.json()["error"].startswith(field), answer.json()
+    for note in ("nul\x00note", "half \ud800 surrogate"):
+        answer = _post_raw(server, "/accounts/texts/credits", {"credits": 1, "note": note})
+        assert answer.status_code == 400, (note, answer.text)
+        assert answer.json()["error"].startswith("note"), answer.json()
+    # nothing was stored by the refused calls
+    assert _admin(server, "GET", "/accounts").json()["accounts"]
+    balance = [a for a in _admin(server, "GET", "/accounts").json()["accounts"]
+               if a["account"] == "texts"][0]  # fmt: skip
+    assert balance["balance"] == 5
+
+
+def _post_raw(server: Any, path: str, body: dict[str, Any]) -> httpx.Response:
+    """POST JSON as a client may send it: NUL as \\u0000, a lone surrogate as \\ud800
+    (which httpx's own json= encoder would refuse to send)."""
+    headers = {**server.headers(), "content-type": "application/json"}
+    content = json.dumps(body).encode()
+    return httpx.post(f"{server.base_url}/v1/admin{path}", headers=headers, content=content,
+                      timeout=30)  # fmt: skip
