@@ -305,8 +305,8 @@ def describe(worker_id: str, engine: Engine, slugs: list[str]) -> fleet.WorkerIn
 def _check_clip(task: GenerationTask, clip: Clip) -> None:
     """The engine made what `task` asked for, else a JobError saying what was expected and
     what came: `task.fps`; `task.num_frames` frames (extend: the input at that rate, as
-    the engines retime it, then the new frames); audio, when present, as long as the
-    frames within one frame's duration."""
+    the engines retime it, then the new frames); audio exactly when the task asked for
+    it, as long as the frames within one frame's duration."""
     if clip.fps != task.fps:
         raise JobError(f"the engine returned {clip.fps:g} fps; the task asked for {task.fps}")
     expected = task.num_frames
@@ -317,6 +317,10 @@ def _check_clip(task: GenerationTask, clip: Clip) -> None:
         asked = f"{expected} ({kept} of the input + {task.num_frames} new)"
     if len(clip.frames) != expected:
         raise JobError(f"the engine returned {len(clip.frames)} frames; the task asked for {asked}")
+    if (clip.audio is not None) != task.audio:
+        made = "no audio" if clip.audio is None else "audio"
+        wanted = "asked for it" if task.audio else "asked for none"
+        raise JobError(f"the engine returned {made}; the task {wanted}")
     if clip.audio is None:
         return
     if not clip.sample_rate:

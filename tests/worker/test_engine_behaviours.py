@@ -23,6 +23,7 @@ from tests.support.engines.crashes import CrashingEngine
 from tests.support.engines.hangs import HangingEngine
 from tests.support.engines.job_error import JobErrorEngine
 from tests.support.engines.short_audio import ShortAudioEngine
+from tests.support.engines.silent import SilentEngine
 from tests.support.engines.wrong_frames import WrongFramesEngine
 from tests.support.fake_engine import FakeEngine
 from tests.support.inprocess import AppWithWorker
@@ -187,6 +188,19 @@ def test_audio_shorter_than_the_video_fails_instead_of_padding_silence(app_with_
     )
     assert_failed(app, key, request_id, error)
     assert_credits(app, key, CREDITS)
+
+
+def test_an_engine_that_drops_the_audio_asked_for_fails_the_job(app_with_worker):
+    app = app_with_worker(engine=SilentEngine)
+    key = app.issue_key(CREDITS)
+    request_id = app.submit(key, V6, small_job(generate_audio_switch=True))
+    app.wait(key, request_id)
+    assert_failed(app, key, request_id, "the engine returned no audio; the task asked for it")
+    assert_credits(app, key, CREDITS)
+    # the same engine on a silent task is what was asked for: COMPLETED, charged
+    silent = app.submit(key, V6, small_job())
+    app.wait(key, silent)
+    assert app.result(key, silent).json()["video"]["has_audio"] is False
 
 
 def test_a_hang_past_the_lease_is_taken_over_and_its_late_finish_changes_nothing(
