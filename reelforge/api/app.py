@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reelforge import __version__, accounts, endpoints, jobs, uploads
+from reelforge import __version__, accounts, endpoints, jobs, uploads, views
 from reelforge.accounts import credits, idempotency
 from reelforge.accounts.prices import PriceTable
 from reelforge.accounts.ratelimit import RateLimiter
@@ -30,10 +30,10 @@ from reelforge.api import (
     requests_routes,
     submit_routes,
     uploads_routes,
-    views,
 )
 from reelforge.api.deps import CallerDep, OwnerDep, Services, ServicesDep
 from reelforge.errors import ApiError
+from reelforge.jobs.timings import StatsCache
 from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
 
@@ -63,6 +63,7 @@ def build_services(settings: Settings) -> Services:
         url_checker=uploads.accept_own_uploads(url_checker, signer),
         limiter=RateLimiter(settings.rate_limit_storage_url, settings.rate_limit_per_minute),
         prices=PriceTable(settings.prices),
+        timings=StatsCache(queue.db),
     )
 
 

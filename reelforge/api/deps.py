@@ -15,6 +15,7 @@ from reelforge.accounts.ratelimit import RateLimiter
 from reelforge.endpoints import UrlChecker
 from reelforge.errors import NotFound, Unauthorized
 from reelforge.jobs import Job, JobQueue
+from reelforge.jobs.timings import StatsCache
 from reelforge.settings import Settings
 from reelforge.storage import Storage, UrlSigner
 
@@ -32,6 +33,7 @@ class Services:
     url_checker: UrlChecker  # vets media URLs at submit (400 before any job exists)
     limiter: RateLimiter  # requests per minute per key
     prices: PriceTable  # what a job costs
+    timings: StatsCache  # what the fleet measured per model and size (ETAs)
 
 
 def get_services(request: Request) -> Services:

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from reelforge import views
 from reelforge.accounts import credits
-from reelforge.api import views
+from reelforge.api import status
 from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep, find_job
-from reelforge.jobs import Job, Status, fleet
+from reelforge.jobs import Job, Status
 
 router = APIRouter()
 
@@ -32,13 +33,7 @@ def output_url(services: Services, job: Job, base_url: str) -> str | None:
 
 
 def status_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
-    links = views.Links(base_url, job.id)
-    position, served = None, True
-    if job.status is Status.QUEUED:  # one indexed query more: does a live worker serve it?
-        position = services.queue.queue_position(job)
-        within = fleet.live_window(services.settings.heartbeat_seconds)
-        served = job.slug in fleet.serving(services.db, within)
-    return _answer(job, views.status(job, links, queue_position=position, served=served))
+    return _answer(job, status.body(status.facts(services, job), base_url))
 
 
 def result_answer(services: Services, job: Job, base_url: str) -> JSONResponse:

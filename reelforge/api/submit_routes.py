@@ -13,15 +13,15 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from reelforge import endpoints
+from reelforge import endpoints, views
 from reelforge.accounts import credits, idempotency
 from reelforge.accounts.keys import Caller
-from reelforge.api import views
 from reelforge.api.body import read_json
-from reelforge.api.deps import BaseUrlDep, CallerDep, Services, ServicesDep
+from reelforge.api.deps import BaseUrlDep, CallerDep, Services, ServicesDep, get_base_url
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
 from reelforge.errors import Forbidden, GatewayTimeout, NotFound
 from reelforge.jobs import Job, NewJob, Status
+from reelforge.webhooks import request as webhook_request
 
 
 class ModelName(StringConvertor):
@@ -62,12 +62,16 @@ async def accept(request: Request, slug: str, caller: Caller, services: Services
         allowed = ", ".join(caller.slugs)
         raise Forbidden(f"This API key may not use model {slug}; it may use: {allowed}")
     body = await _json_body(request, services)
-    params = endpoint.validate(body, url_checker=services.url_checker)
+    fields, webhook = webhook_request.take(body, allow_private=services.settings.allow_private_urls)
+    params = endpoint.validate(fields, url_checker=services.url_checker)
     new = NewJob(
         slug=slug,
         owner=caller.account,
         params=params,
         price_units=services.prices.units(endpoint, params),
+        base_url=get_base_url(request, services),
+        webhook=webhook.url,
+        webhook_events=webhook.events,
     )
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:

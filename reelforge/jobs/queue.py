@@ -7,6 +7,10 @@ lost its lease (paused, partitioned) changes nothing. A priced job's credits mov
 the same transaction as its state (see billing.py): held at submit, charged on
 COMPLETED, released on FAILED (worker failure, attempts exhausted, cancel) or expiry.
 
+Every write that changes what /status shows bumps `version` (the stream's event ids) and
+announces the change to watching API processes (changes.py); the events a job's webhook
+asked for go into the outbox in the same transaction (outbox.py).
+
 Two ways back to QUEUED that do not count as an attempt: `release` (a worker shutting
 down) and `retry_later` (a fault of this machine, such as a full disk or a database
 error, not of the request): that one also sets `not_before`, which claims respect.
@@ -14,9 +18,10 @@ error, not of the request): that one also sets `not_before`, which claims respec
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +39,8 @@ from sqlalchemy import (
     update,
 )
 
-from reelforge.jobs import billing
+from reelforge.jobs import billing, outbox, timings
+from reelforge.jobs.changes import announce
 from reelforge.jobs.db import connect, migrate
 from reelforge.jobs.record import Job, NewJob, Status
 from reelforge.jobs.schema import jobs
@@ -76,6 +82,10 @@ class JobQueue:
             "progress": 0.0,
             "cancel_requested": False,
             "price_units": new.price_units,
+            "version": 0,
+            "base_url": new.base_url,
+            "webhook": new.webhook,
+            "webhook_events": list(new.webhook_events) if new.webhook else None,
         }
         row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
         if conn.dialect.name == "postgresql":  # wake a listening worker (see wakeup.py)
@@ -111,10 +121,19 @@ class JobQueue:
             failed = conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.status == Status.QUEUED.value)
-                .values(status=Status.FAILED.value, error="cancelled by request", finished_at=now)
-                .returning(jobs.c.owner, jobs.c.price_units)
+                .values(
+                    status=Status.FAILED.value,
+                    error="cancelled by request",
+                    finished_at=now,
+                    stage="failed",
+                    version=jobs.c.version + 1,
+                )
+                .returning(*jobs.c)
             ).all()
             billing.release(conn, failed)
+            for row in failed:
+                outbox.enqueue(conn, Job.from_row(row), "completed")
+                announce(conn, job_id)
             conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.status == Status.PROCESSING.value)
@@ -150,10 +169,15 @@ class JobQueue:
                     finished_at=now,
                     error=f"the worker running this job stopped responding "
                     f"{self.max_attempts} times; giving up",
+                    stage="failed",
+                    version=jobs.c.version + 1,
                 )
-                .returning(jobs.c.owner, jobs.c.price_units)
+                .returning(*jobs.c)
             ).all()
             billing.release(conn, exhausted)
+            for gone in exhausted:
+                outbox.enqueue(conn, Job.from_row(gone), "completed")
+                announce(conn, gone.id)
             # two indexed look-ups, not one OR (which scans and sorts the whole table):
             # jobs whose worker died first (they are the older ones), then QUEUED ones
             # that are not waiting out a fault's back-off
@@ -183,12 +207,21 @@ class JobQueue:
                         started_at=func.coalesce(jobs.c.started_at, now),
                         progress=0.0,
                         stage="starting",
+                        step=None,
+                        steps=None,
+                        step_seconds=None,
+                        version=jobs.c.version + 1,
                     )
                     .returning(*jobs.c)
                 ).one_or_none()
                 if row is not None:
                     break
-        return Job.from_row(row) if row else None
+            if row is None:
+                return None
+            claimed = Job.from_row(row)
+            outbox.enqueue(conn, claimed, "start")
+            announce(conn, claimed.id)  # every queue position behind it moved, too
+        return claimed
 
     def heartbeat(self, job: Job) -> tuple[bool, bool]:
         """Renew the claim. Returns (still ours, cancel requested)."""
@@ -201,15 +234,34 @@ class JobQueue:
             ).one_or_none()
         return (row is not None, bool(row and row.cancel_requested))
 
-    def report_progress(self, job: Job, progress: float, stage: str) -> bool:
-        """Record progress (0..1) and stage; False when the claim is no longer ours."""
+    def report_progress(
+        self,
+        job: Job,
+        progress: float,
+        stage: str,
+        *,
+        step: int | None = None,
+        steps: int | None = None,
+        step_seconds: float | None = None,
+    ) -> bool:
+        """Record progress (0..1), stage and denoising step; False when the claim is no
+        longer ours. A job that asked for `progress` webhooks gets one per recorded change."""
+        values: dict[str, Any] = {
+            "progress": max(0.0, min(1.0, progress)),
+            "stage": stage[:64],
+            "step": step,
+            "steps": steps,
+            "step_seconds": step_seconds,
+        }
         with self.db.begin() as conn:
             result = conn.execute(
-                update(jobs)
-                .where(_held_by(job))
-                .values(progress=max(0.0, min(1.0, progress)), stage=stage[:64])
+                update(jobs).where(_held_by(job)).values(version=jobs.c.version + 1, **values)
             )
-        return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            outbox.enqueue(conn, dataclasses.replace(job, **values), "progress")
+            announce(conn, job.id)
+        return True
 
     def complete(
         self,
@@ -219,10 +271,12 @@ class JobQueue:
         video: dict[str, Any],
         inference_time: float,
         cost: float,
+        measured: Mapping[str, float] | None = None,
     ) -> bool:
         """COMPLETED with its output; False (and nothing changed) if we lost the claim.
         A priced job is charged the price held at submit, whatever `cost` says (the
-        worker's default price is only for jobs submitted without one)."""
+        worker's default price is only for jobs submitted without one). `measured`: its
+        seconds per stage, kept on the job and added to the fleet's means (timings.py)."""
         held = cast(jobs.c.price_units, Float) / billing.UNITS_PER_CREDIT
         return self._finish(
             job,
@@ -233,6 +287,8 @@ class JobQueue:
             cost=func.coalesce(held, cost),
             progress=1.0,
             stage="done",
+            step=None,
+            timings=dict(measured) if measured else None,
         )
 
     def fail(self, job: Job, error: str) -> bool:
@@ -268,9 +324,15 @@ class JobQueue:
                     lease_until=None,
                     attempt=jobs.c.attempt - 1,
                     progress=0.0,
+                    step=None,
+                    steps=None,
+                    step_seconds=None,
+                    version=jobs.c.version + 1,
                     **values,
                 )
             )
+            if result.rowcount == 1:
+                announce(conn, job.id)
         return result.rowcount == 1
 
     def _finish(self, job: Job, **values: Any) -> bool:
@@ -279,15 +341,26 @@ class JobQueue:
             row = conn.execute(
                 update(jobs)
                 .where(_held_by(job))
-                .values(finished_at=time.time(), lease_until=None, **values)
-                .returning(jobs.c.id, jobs.c.owner, jobs.c.price_units, jobs.c.status)
+                .values(
+                    finished_at=time.time(),
+                    lease_until=None,
+                    version=jobs.c.version + 1,
+                    **values,
+                )
+                .returning(*jobs.c)
             ).one_or_none()
             if row is None:
                 return False
             if row.status == Status.COMPLETED.value and row.price_units is not None:
                 billing.charge(conn, row.owner, row.price_units, row.id)
-            else:
+            elif row.status != Status.COMPLETED.value:
                 billing.release(conn, [row])
+            finished = Job.from_row(row)
+            if finished.status is Status.COMPLETED and finished.timings:
+                size = timings.size_of(finished.params)
+                timings.record(conn, finished.slug, size, finished.timings)
+            outbox.enqueue(conn, finished, "completed")
+            announce(conn, finished.id)
         return True
 
 

@@ -25,6 +25,9 @@ class NewJob:
     owner: str  # account that submits it
     params: dict[str, Any]  # validated parameters, seed resolved
     price_units: int | None = None  # credits to hold, in billing units; None = not billed
+    base_url: str | None = None  # where the submitter reached us: links in its webhooks
+    webhook: str | None = None  # URL to notify of this job's events
+    webhook_events: tuple[str, ...] = ()  # which: start, progress, completed
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,14 @@ class Job:
     price_units: int | None = None  # credits held at submit, in billing units; None = unbilled
     not_before: float | None = None  # put back after a fault: not claimed before this
     fault_retries: int = 0  # put-backs after disk or database faults (not in `attempt`)
+    version: int = 0  # bumped by every write /status would show: the stream's event ids
+    step: int | None = None  # denoising step done, while denoising
+    steps: int | None = None  # denoising steps of this attempt
+    step_seconds: float | None = None  # measured seconds per denoising step (this attempt)
+    timings: dict[str, float] | None = None  # COMPLETED: seconds per stage
+    base_url: str | None = None  # where the submitter reached us
+    webhook: str | None = None  # URL notified of this job's events
+    webhook_events: list[str] | None = None  # start / progress / completed
 
     @property
     def terminal(self) -> bool:

@@ -5,6 +5,8 @@
     accounts, api_keys, credit_ledger, idempotency_keys   who may call, what they spend (0003)
     uploads           input files clients stored with POST /v1/files (0004)
     jobs.not_before, jobs.fault_retries, ix_workers_heartbeat   fault retries (0005)
+    jobs.version/step/steps/step_seconds/timings/base_url/webhook*, accounts.webhook_secret,
+    webhook_deliveries, webhook_attempts, timing_stats   watching a job (0006)
 
 Times are float seconds since the epoch (UTC): the same in SQLite and PostgreSQL,
 and compared only with each other. The schema itself is created by the Alembic
@@ -60,6 +62,16 @@ jobs = Table(
     # before `not_before`; `fault_retries` counts those put-backs, apart from `attempt`
     Column("not_before", Float),
     Column("fault_retries", Integer, nullable=False, default=0),
+    # --- watching a job (0006) ---
+    # bumped by every write that changes what /status shows: the stream's event ids
+    Column("version", Integer, nullable=False, default=0),
+    Column("step", Integer),  # denoising step done, while denoising
+    Column("steps", Integer),  # denoising steps of this attempt
+    Column("step_seconds", Float),  # this attempt's measured seconds per denoising step
+    Column("timings", JSON),  # COMPLETED: seconds per stage (fetch, denoise, ...), see timings.py
+    Column("base_url", String(512)),  # where the submitter reached us: links in webhooks
+    Column("webhook", Text),  # URL to notify, or None
+    Column("webhook_events", JSON),  # which of start / progress / completed it gets
     Index("ix_jobs_status_created", "status", "created_at"),  # claims, queue positions
     Index("ix_jobs_expires_at", "expires_at"),  # the expiry sweep
     Index("ix_jobs_owner", "owner"),  # an account's requests
@@ -92,6 +104,7 @@ accounts = Table(
     Column("balance", BigInteger),  # units owned; None = unlimited; only grants/charges move it
     Column("held", BigInteger, nullable=False, default=0),  # units reserved by unfinished jobs
     Column("created_at", Float, nullable=False),
+    Column("webhook_secret", String(128)),  # whsec_...: signs its webhooks (0006); None = none yet
 )
 
 api_keys = Table(
@@ -144,4 +157,56 @@ uploads = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),  # created_at + retention; then it is gone
     Index("ix_uploads_expires", "expires_at"),
+)
+
+# --- watching a job (migration 0006) -------------------------------------------------------
+
+# The webhook outbox: one row per event to deliver, written in the transaction that made
+# the change it reports, delivered (and retried) by the worker side (webhooks/delivery.py).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(64), primary_key=True),  # msg_<uuid>: the webhook-id header
+    Column("job_id", String(36), nullable=False),
+    Column("owner", String(64), nullable=False),  # whose secret signs it
+    Column("url", Text, nullable=False),
+    Column("event", String(16), nullable=False),  # start / progress / completed
+    Column("snapshot", JSON, nullable=False),  # the job's state when the event happened
+    Column("body", Text),  # the exact bytes sent, fixed at the first attempt
+    Column("status", String(16), nullable=False),  # pending / delivered / failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),  # not tried before this
+    Column("lease_until", Float),  # a sender holds it until then
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float),  # delivered, or given up
+    Column("expires_at", Float, nullable=False),  # deleted then, delivered or not
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_job", "job_id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),  # 1, 2, ...
+    Column("at", Float, nullable=False),
+    Column("status_code", Integer),  # the receiver's answer; None = no answer
+    Column("error", Text),  # why it did not count as delivered
+    Column("seconds", Float, nullable=False),  # how long the attempt took
+    Index("ix_webhook_attempts_delivery", "delivery_id"),
+)
+
+# What the fleet measured per model and size, for ETAs (jobs/timings.py): running means.
+timing_stats = Table(
+    "timing_stats",
+    metadata,
+    Column("slug", String(64), primary_key=True),
+    Column("size", String(64), primary_key=True),  # e.g. "540p 5s normal" (timings.size_of)
+    Column("samples", Integer, nullable=False),  # jobs measured
+    Column("job_seconds", Float, nullable=False),  # claim to COMPLETED
+    Column("step_seconds", Float),  # per denoising step
+    Column("steps", Integer),  # denoising steps per job
+    Column("after_seconds", Float),  # decode, encode and upload, after the last step
+    Column("updated_at", Float, nullable=False),
 )

@@ -8,6 +8,7 @@ import time
 
 from reelforge.jobs import Job, JobQueue, fleet
 from reelforge.worker import faults
+from reelforge.worker.progress import StageClock
 
 log = logging.getLogger("reelforge.worker")
 
@@ -27,6 +28,8 @@ class Heartbeat:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.id}", daemon=True)
         self._last_progress = 0.0
+        self._last_stage: str | None = None
+        self.clock = StageClock()  # what each stage took: the job's timings
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -40,13 +43,27 @@ class Heartbeat:
         return self.stop_requested.is_set()
 
     def progress(self, fraction: float, stage: str) -> None:
-        """Record progress, throttled; a lost claim also stops the job."""
+        """Record progress: every new stage and the last step at once, steps within a
+        stage at most every PROGRESS_WRITE_SECONDS; a lost claim also stops the job."""
         now = time.monotonic()
-        if now - self._last_progress < PROGRESS_WRITE_SECONDS and fraction < 1.0:
+        report = self.clock.update(fraction, stage)
+        new_stage = report.stage != self._last_stage
+        last_step = report.step is not None and report.step == report.steps
+        if (
+            not (new_stage or last_step or fraction >= 1.0)
+            and now - self._last_progress < PROGRESS_WRITE_SECONDS
+        ):
             return
-        self._last_progress = now
+        self._last_progress, self._last_stage = now, report.stage
         try:
-            ours = self.queue.report_progress(self.job, fraction, stage)
+            ours = self.queue.report_progress(
+                self.job,
+                report.fraction,
+                report.stage,
+                step=report.step,
+                steps=report.steps,
+                step_seconds=report.step_seconds,
+            )
         except Exception as exc:  # a full disk or a database hiccup: progress can wait
             fault = faults.fault_of(exc)
             if fault is None:

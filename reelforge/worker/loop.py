@@ -58,6 +58,7 @@ class Output:
     video: dict[str, Any]  # its facts (media.probe)
     inference_time: float  # seconds from engine start to encoded file
     cost: float  # the endpoint's price, for jobs submitted without one
+    timings: dict[str, float]  # seconds per stage, from the claim to the stored file
 
 
 class Worker:
@@ -242,12 +243,19 @@ class Worker:
             facts = probe(out)
             inference_time = time.monotonic() - started
             # 5. Store (whatever goes wrong there is the store's fault, not the request's)
+            beat.progress(0.95, "uploading")
             key = f"outputs/{job.id}/{job.attempt}.mp4"
             try:
                 self.storage.put(key, out)
             except Exception as exc:
                 raise faults.StorageFault(f"could not store {key}") from exc
-        return Output(key, dataclasses.asdict(facts), inference_time, endpoint.price(job.params))
+        return Output(
+            key,
+            dataclasses.asdict(facts),
+            inference_time,
+            endpoint.price(job.params),
+            beat.clock.timings(),
+        )
 
     def _record(self, job: Job, output: Output) -> bool:
         """COMPLETED with its stored output: a job is never COMPLETED without its file."""
@@ -257,6 +265,7 @@ class Worker:
             video=output.video,
             inference_time=output.inference_time,
             cost=output.cost,
+            measured=output.timings,
         )
         if not finished:
             current = self.queue.get(job.id)

@@ -160,7 +160,8 @@ def test_sigstop_past_the_lease_then_sigcont_changes_nothing(
     # stop it in its last engine step: past its last cancel check, so when it wakes up it
     # encodes and stores attempt 1's output, and only then learns that it lost the job
     wait_for(
-        lambda: row(queue, job.id).stage == "denoising 10/10", 20, "the last step",
+        lambda: (row(queue, job.id).stage, row(queue, job.id).step) == ("denoising", 10), 20,
+        "the last step",
         interval=0.01,
     )  # fmt: skip
     assert pid_of(row(queue, job.id).worker_id) == first.pid

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from reelforge.api import views
+from reelforge import views
 from reelforge.jobs import Job, NewJob, Status, fleet
 from reelforge.worker import Worker, faults, loop
 from tests.support.fake_engine import FakeEngine

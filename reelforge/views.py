@@ -61,10 +61,16 @@ def metrics(job: Job, remaining_credits: float | None) -> dict[str, Any]:
 
 
 def status(
-    job: Job, links: Links, *, queue_position: int | None, served: bool = True
+    job: Job,
+    links: Links,
+    *,
+    queue_position: int | None,
+    served: bool = True,
+    eta_seconds: float | None = None,
 ) -> dict[str, Any]:
     """GET /v2/requests/{id}/status: state and progress, never the output. `served`:
-    whether a live worker claims jobs of this slug (asked only for QUEUED jobs)."""
+    whether a live worker claims jobs of this slug (asked only for QUEUED jobs);
+    `eta_seconds`: the estimate of jobs/timings.py (None: nothing measured yet)."""
     body: dict[str, Any] = {
         "request_id": job.id,
         "status": job.status.value,
@@ -74,7 +80,10 @@ def status(
         "progress": round(job.progress, 4),
         "stage": job.stage or job.status.value.lower(),
         "attempt": job.attempt,
+        "eta_seconds": eta_seconds,
     }
+    if job.status is Status.PROCESSING and job.steps:
+        body["step"], body["steps"] = job.step or 0, job.steps
     if job.status is Status.QUEUED:
         body["queue_position"] = queue_position
         body["stage"] = queued_stage(job, served=served)

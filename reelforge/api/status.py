@@ -1,0 +1,54 @@
+"""What /status says about a job, in two steps: `facts` reads what the row alone does
+not hold (queue position, live workers, measured times), `body` renders the JSON for one
+base URL. The status route does both; the stream (watch.py) reads the facts once per
+change of a job and renders them for every client watching it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reelforge import views
+from reelforge.api.deps import Services
+from reelforge.jobs import Job, Status, fleet, timings
+
+
+@dataclass(frozen=True)
+class StatusFacts:
+    job: Job
+    queue_position: int | None  # QUEUED only: jobs claimed before it (0 = next)
+    workers: int  # live workers serving its model (counted for QUEUED jobs only)
+    eta_seconds: float | None  # timings.eta_seconds
+
+    @property
+    def event_id(self) -> str:
+        """Changes exactly when the body's state does (the stream's `id:`)."""
+        if self.job.status is not Status.QUEUED:
+            return str(self.job.version)
+        return f"{self.job.version}.{self.queue_position}.{min(self.workers, 1)}"
+
+
+def facts(services: Services, job: Job) -> StatusFacts:
+    """The facts of `job`'s status: one count and one small read for a QUEUED job."""
+    position, workers = None, 1
+    if job.status is Status.QUEUED:
+        position = services.queue.queue_position(job)
+        within = fleet.live_window(services.settings.heartbeat_seconds)
+        workers = fleet.serving(services.db, within).get(job.slug, 0)
+    eta = None
+    if not job.terminal:
+        stats = services.timings.get(job.slug, timings.size_of(job.params))
+        eta = timings.eta_seconds(job, stats, queue_position=position, workers=workers)
+    return StatusFacts(job, position, workers, eta)
+
+
+def body(facts: StatusFacts, base_url: str) -> dict[str, Any]:
+    """The /status JSON of `facts` for a client that reached us at `base_url`."""
+    job = facts.job
+    return views.status(
+        job,
+        views.Links(base_url, job.id),
+        queue_position=facts.queue_position,
+        served=facts.workers > 0,
+        eta_seconds=facts.eta_seconds,
+    )

@@ -1,0 +1,125 @@
+"""What the fleet measured, and the ETAs made from it.
+
+Every COMPLETED job adds its measured times to the running means of its model and size
+(`timing_stats`, one row per slug and size, e.g. ("pixverse-v6", "540p 5s normal")), in
+the transaction that completes it. An estimate uses only measurements, never a constant:
+
+* PROCESSING, denoising: the steps left times this job's own seconds per step, plus the
+  measured time after the last step (decode, encode, upload) of its size;
+* PROCESSING, another stage: the measured job time of its size times (1 - progress);
+* QUEUED: the jobs ahead, shared among the live workers serving its model, each taking
+  the measured job time of its size, plus its own: `(ahead / workers + 1) * job_seconds`
+  (jobs ahead of other sizes are counted at this job's size: an approximation);
+* None when nothing was measured for its model and size yet, or no live worker serves it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reelforge.jobs.record import Job, Status
+from reelforge.jobs.schema import timing_stats
+
+WEIGHT = 0.2  # each new measurement's weight in the running means (after the first)
+AFTER_DENOISING = ("decoding", "encoding mp4", "uploading")  # stages after the last step
+
+
+@dataclass(frozen=True)
+class Stats:
+    samples: int  # jobs measured
+    job_seconds: float  # claim to COMPLETED
+    step_seconds: float | None  # per denoising step
+    steps: int | None  # denoising steps per job
+    after_seconds: float | None  # decode + encode + upload
+
+
+def size_of(params: Mapping[str, Any]) -> str:
+    """The size a job's time depends on, from its parameters: quality, seconds, motion."""
+    motion = params.get("motion_mode") or "normal"
+    return f"{params.get('quality')} {params.get('duration')}s {motion}"[:64]
+
+
+def record(conn: Connection, slug: str, size: str, timings: Mapping[str, float]) -> None:
+    """Fold one completed job's `timings` (see worker/progress.py) into its running means."""
+    now = time.time()
+    after = sum(timings.get(stage, 0.0) for stage in AFTER_DENOISING)
+    fresh = {
+        "job_seconds": float(timings.get("total", 0.0)),
+        "step_seconds": timings.get("step_seconds"),
+        "steps": int(timings["steps"]) if timings.get("steps") else None,
+        "after_seconds": after,
+    }
+    row = conn.execute(
+        select(timing_stats).where(timing_stats.c.slug == slug, timing_stats.c.size == size)
+    ).one_or_none()
+    values: dict[str, Any] = dict(fresh)
+    samples = 1
+    if row is not None:
+        samples = row.samples + 1
+        for name, new in fresh.items():
+            old = getattr(row, name)
+            if name == "steps" or new is None or old is None:
+                values[name] = new if new is not None else old
+            else:
+                values[name] = (1 - WEIGHT) * old + WEIGHT * new
+    values.update(samples=samples, updated_at=now)
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(timing_stats)
+    conn.execute(
+        insert.values(slug=slug, size=size, **values).on_conflict_do_update(
+            index_elements=["slug", "size"], set_=values
+        )
+    )
+
+
+def load(db: Engine) -> dict[tuple[str, str], Stats]:
+    """Every (slug, size) -> its measured Stats (a small table: one row per size seen)."""
+    with db.connect() as conn:
+        rows = conn.execute(select(timing_stats)).all()
+    return {
+        (row.slug, row.size): Stats(
+            row.samples, row.job_seconds, row.step_seconds, row.steps, row.after_seconds
+        )
+        for row in rows
+    }
+
+
+def eta_seconds(
+    job: Job, stats: Stats | None, *, queue_position: int | None, workers: int
+) -> float | None:
+    """Seconds until `job` is likely done (see the module's docstring), or None."""
+    if job.terminal:
+        return 0.0
+    remaining: float | None = None
+    if job.status is Status.PROCESSING:
+        if job.stage == "denoising" and job.step_seconds and job.steps:
+            after = stats.after_seconds if stats and stats.after_seconds else 0.0
+            remaining = (job.steps - (job.step or 0)) * job.step_seconds + after
+        elif stats is not None:
+            remaining = stats.job_seconds * (1.0 - job.progress)
+    elif stats is not None and workers > 0:
+        ahead = queue_position or 0
+        remaining = (ahead / workers + 1.0) * stats.job_seconds
+    return None if remaining is None else round(max(0.0, remaining), 1)
+
+
+class StatsCache:
+    """`load` at most every `max_age` seconds: an API process answers many status reads
+    from one read of the (small, slowly changing) means."""
+
+    def __init__(self, db: Engine, max_age: float = 5.0):
+        self.db = db
+        self.max_age = max_age
+        self._loaded_at = float("-inf")
+        self._stats: dict[tuple[str, str], Stats] = {}
+
+    def get(self, slug: str, size: str) -> Stats | None:
+        if time.monotonic() - self._loaded_at > self.max_age:
+            self._stats = load(self.db)
+            self._loaded_at = time.monotonic()
+        return self._stats.get((slug, size))
