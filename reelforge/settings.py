@@ -100,6 +100,37 @@ class Settings(BaseSettings):
         "use up max_attempts)",
     )  # fmt: skip
 
+    # --- watching jobs: stream, webhooks, metrics, readiness ----------------------------
+    stream_keepalive_seconds: float = Field(
+        15.0, gt=0, description="a comment line this often on an idle stream (proxies)"
+    )
+    stream_poll_seconds: float = Field(
+        0.1, gt=0, le=0.25, description="how often an API process re-reads the jobs its "
+        "stream clients watch (SQLite; on PostgreSQL NOTIFY wakes it, this is the fallback)",
+    )  # fmt: skip
+    webhook_retry_seconds: float = Field(
+        5.0, gt=0, description="first wait before a failed webhook is sent again; doubles"
+    )
+    webhook_retry_max_seconds: float = Field(
+        600.0, gt=0, description="longest wait between two tries of one webhook"
+    )
+    webhook_retry_hours: float = Field(
+        2.0, ge=1, description="a webhook is retried this long after its event, then given up"
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="one webhook attempt, connect to answer"
+    )
+    metrics_dir: Path | None = Field(
+        None, description="prometheus-client multiprocess directory shared by the API and "
+        "worker processes of one machine; `serve` uses <data_dir>/metrics",
+    )  # fmt: skip
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="a worker alone serves its /metrics on this port"
+    )
+    ready_needs_workers: bool = Field(
+        False, description="/readyz is 503 unless every model has a live worker"
+    )
+
     # --- media inputs -------------------------------------------------------------------
     allow_private_urls: bool = Field(
         False, description="let input URLs reach loopback/private addresses (local testing only)"

@@ -26,10 +26,13 @@ from reelforge.api import (
     capacity,
     files_routes,
     keys_routes,
+    metrics_routes,
     openapi,
     requests_routes,
+    stream_routes,
     submit_routes,
     uploads_routes,
+    webhooks_routes,
 )
 from reelforge.api.deps import CallerDep, OwnerDep, Services, ServicesDep
 from reelforge.errors import ApiError
@@ -110,6 +113,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(files_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(keys_routes.router)
+    app.include_router(stream_routes.router)
+    app.include_router(webhooks_routes.router)
+    app.include_router(metrics_routes.router)
 
     @app.get("/v1/get-user-credits")
     def get_user_credits(owner: OwnerDep, services: ServicesDep) -> dict[str, float | None]:
