@@ -35,6 +35,7 @@ from reelforge.api import (
     webhooks_routes,
 )
 from reelforge.api.deps import CallerDep, OwnerDep, Services, ServicesDep
+from reelforge.api.watch import Watch
 from reelforge.errors import ApiError
 from reelforge.jobs.timings import StatsCache
 from reelforge.settings import Settings
@@ -99,12 +100,15 @@ async def _reaper(services: Services) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     services = build_services(settings)
+    services.watch = Watch(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         reaper = asyncio.create_task(_reaper(services))
+        await services.watch.start()
         yield
         reaper.cancel()
+        await services.watch.stop()
 
     app = FastAPI(title="Reelforge", version=__version__, lifespan=lifespan)
     app.state.services = services

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
@@ -18,6 +18,9 @@ from reelforge.jobs import Job, JobQueue
 from reelforge.jobs.timings import StatsCache
 from reelforge.settings import Settings
 from reelforge.storage import Storage, UrlSigner
+
+if TYPE_CHECKING:
+    from reelforge.api.watch import Watch
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Services:
     limiter: RateLimiter  # requests per minute per key
     prices: PriceTable  # what a job costs
     timings: StatsCache  # what the fleet measured per model and size (ETAs)
+    watch: Watch = field(init=False)  # the stream clients' one reader (set by create_app)
 
 
 def get_services(request: Request) -> Services:

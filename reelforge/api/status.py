@@ -28,14 +28,14 @@ class StatusFacts:
         return f"{self.job.version}.{self.queue_position}.{min(self.workers, 1)}"
 
 
-def facts(services: Services, job: Job) -> StatusFacts:
-    """The facts of `job`'s status: one count and one small read for a QUEUED job."""
+def facts(services: Services, job: Job, serving: dict[str, int] | None = None) -> StatusFacts:
+    """The facts of `job`'s status: one count and one small read for a QUEUED job
+    (`serving`, live workers per slug, when the caller read it already for many jobs)."""
     position, workers = None, 1
     if job.status is Status.QUEUED:
         position = services.queue.queue_position(job)
-        within = fleet.live_window(services.settings.heartbeat_seconds)
-        workers = fleet.serving(services.db, within).get(job.slug, 0)
-    eta = None
+        workers = (serving if serving is not None else live_workers(services)).get(job.slug, 0)
+    eta = 0.0 if job.terminal else None
     if not job.terminal:
         stats = services.timings.get(job.slug, timings.size_of(job.params))
         eta = timings.eta_seconds(job, stats, queue_position=position, workers=workers)
@@ -52,3 +52,8 @@ def body(facts: StatusFacts, base_url: str) -> dict[str, Any]:
         served=facts.workers > 0,
         eta_seconds=facts.eta_seconds,
     )
+
+
+def live_workers(services: Services) -> dict[str, int]:
+    """slug -> live workers serving it."""
+    return fleet.serving(services.db, fleet.live_window(services.settings.heartbeat_seconds))

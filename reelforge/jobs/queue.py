@@ -243,9 +243,10 @@ class JobQueue:
         step: int | None = None,
         steps: int | None = None,
         step_seconds: float | None = None,
-    ) -> bool:
-        """Record progress (0..1), stage and denoising step; False when the claim is no
-        longer ours. A job that asked for `progress` webhooks gets one per recorded change."""
+    ) -> tuple[bool, bool]:
+        """Record progress (0..1), stage and denoising step. Returns (still ours, cancel
+        requested), like `heartbeat`, so a cancel stops the job at its next recorded step.
+        A job that asked for `progress` webhooks gets one per recorded change."""
         values: dict[str, Any] = {
             "progress": max(0.0, min(1.0, progress)),
             "stage": stage[:64],
@@ -254,14 +255,17 @@ class JobQueue:
             "step_seconds": step_seconds,
         }
         with self.db.begin() as conn:
-            result = conn.execute(
-                update(jobs).where(_held_by(job)).values(version=jobs.c.version + 1, **values)
-            )
-            if result.rowcount != 1:
-                return False
+            row = conn.execute(
+                update(jobs)
+                .where(_held_by(job))
+                .values(version=jobs.c.version + 1, **values)
+                .returning(jobs.c.cancel_requested)
+            ).one_or_none()
+            if row is None:
+                return (False, False)
             outbox.enqueue(conn, dataclasses.replace(job, **values), "progress")
             announce(conn, job.id)
-        return True
+        return (True, bool(row.cancel_requested))
 
     def complete(
         self,

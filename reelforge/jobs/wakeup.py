@@ -26,7 +26,10 @@ log = logging.getLogger("reelforge.worker")
 
 
 class Wakeup:
-    def __init__(self, db: Engine):
+    """LISTENs on `channel` (new jobs by default; API processes use it for job changes)."""
+
+    def __init__(self, db: Engine, channel: str = CHANNEL):
+        self._channel = channel
         self._url: str | None = None
         self._conn: Any = None  # a psycopg.Connection in autocommit, LISTENing
         self._failures = 0  # connection attempts failed in a row
@@ -36,27 +39,36 @@ class Wakeup:
             self._url = url.render_as_string(hide_password=False)
             self._connect()
 
-    def wait(self, timeout: float) -> None:
-        """Return when a job may be waiting, or after `timeout` seconds."""
+    @property
+    def listening(self) -> bool:
+        """Whether notifications can arrive at all (PostgreSQL)."""
+        return self._url is not None
+
+    def wait(self, timeout: float) -> bool:
+        """Return when a job may be waiting, or after `timeout` seconds. True when a
+        notification came (or may have been missed: a lost connection), else False."""
         if self._url is None:
             time.sleep(timeout)
-            return
+            return False
         import psycopg
 
         deadline = time.monotonic() + timeout
         if self._conn is None and not self._connect():
             time.sleep(timeout)
-            return
+            return False
+        notified = False
         try:
             for _ in self._conn.notifies(timeout=timeout, stop_after=1):
-                pass
+                notified = True
         except psycopg.Error as exc:
             log.warning("LISTEN connection lost (%s); opening it again", _first_line(exc))
             self._close()
             # a job submitted while we were not listening notified nobody: claim first
             if self._connect():
-                return
+                return True
             time.sleep(max(0.0, deadline - time.monotonic()))
+            return True
+        return notified
 
     def close(self) -> None:
         self._close()
@@ -69,7 +81,7 @@ class Wakeup:
             return False
         try:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
-            conn.execute(f"LISTEN {CHANNEL}")
+            conn.execute(f"LISTEN {self._channel}")
         except psycopg.Error as exc:
             delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2**self._failures)
             self._failures += 1

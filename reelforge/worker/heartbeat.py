@@ -56,7 +56,7 @@ class Heartbeat:
             return
         self._last_progress, self._last_stage = now, report.stage
         try:
-            ours = self.queue.report_progress(
+            ours, cancel = self.queue.report_progress(
                 self.job,
                 report.fraction,
                 report.stage,
@@ -72,6 +72,8 @@ class Heartbeat:
             return
         if not ours:
             self._lose_claim()
+        elif cancel:
+            self.stop_requested.set()
 
     def _beat(self) -> None:
         while not self._done.wait(self.interval):

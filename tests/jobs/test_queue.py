@@ -58,7 +58,7 @@ def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue)
     assert retry is not None and retry.attempt == 2 and retry.worker_id == "w2"
     # the paused first worker wakes up: none of its writes land
     assert queue.heartbeat(zombie) == (False, False)
-    assert not queue.report_progress(zombie, 0.5, "denoising")
+    assert queue.report_progress(zombie, 0.5, "denoising") == (False, False)
     assert not queue.complete(zombie, output_key="x", video={}, inference_time=1, cost=1)
     assert not queue.fail(zombie, "late")
     assert queue.complete(retry, output_key="k", video={"w": 1}, inference_time=1, cost=2)
