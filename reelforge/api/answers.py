@@ -152,6 +152,39 @@ class AccountList(BaseModel):
     accounts: list[Balance]
 
 
+class WebhookSecret(BaseModel):
+    """The key that signs an account's webhooks (Standard Webhooks, docs/webhooks.md)."""
+
+    secret: str = Field(description="whsec_ + base64 of 32 random bytes")
+
+
+class WebhookAttempt(BaseModel):
+    attempt: int = Field(ge=1)
+    at: float = Field(description="Unix time it started")
+    status_code: int | None = Field(description="the receiver's answer; null: none")
+    error: str | None = Field(description="why it did not count; null: delivered")
+    seconds: float = Field(description="how long it took")
+
+
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="the webhook-id header")
+    event: Literal["start", "progress", "completed"]
+    url: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int = Field(ge=0)
+    created_at: float = Field(description="Unix time of the event")
+    next_attempt_at: float | None = Field(description="pending only: not tried before")
+    finished_at: float | None = Field(description="delivered or given up")
+    attempt_log: list[WebhookAttempt]
+
+
+class WebhookDeliveries(BaseModel):
+    """A request's webhook deliveries, oldest first."""
+
+    request_id: RequestId
+    deliveries: list[WebhookDelivery]
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Error,
     StillRunning,
@@ -165,4 +198,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     KeyList,
     Balance,
     AccountList,
+    WebhookSecret,
+    WebhookDeliveries,
 )

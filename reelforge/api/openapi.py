@@ -184,6 +184,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         },
     ),
 }
+_SECRET = Operation(
+    "webhooks",
+    _json(_ref("WebhookSecret"), "The account's webhook secret"),
+    (*_KEYED, 404),
+    {404: "The key's account is gone"},
+)
+OPERATIONS[("get", "/v1/webhooks/secret")] = _SECRET
+OPERATIONS[("post", "/v1/webhooks/secret")] = _SECRET
+OPERATIONS[("get", "/v2/requests/{request_id}/webhooks")] = Operation(
+    "requests",
+    _json(_ref("WebhookDeliveries"), "Its webhook deliveries and their attempts"),
+    (*_KEYED, 404),
+    {404: "Unknown or expired request"},
+)
 _SUBMIT_ERRORS = (*_KEYED, 400, 403, 406, 409, 413)
 _SUBMIT_DESCRIBED = {
     403: "This key may not use this model",

@@ -36,6 +36,7 @@ from reelforge.media.probe import probe
 from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
 from reelforge.task import Clip, GenerationTask
+from reelforge.webhooks.delivery import WebhookSender
 from reelforge.worker import cleanup, faults
 from reelforge.worker.heartbeat import Heartbeat
 from reelforge.worker.inputs import Inputs
@@ -82,12 +83,15 @@ class Worker:
         backoff = faults.Backoff(DB_RETRY_FIRST_SECONDS, DB_RETRY_MAX_SECONDS)
         registered = False
         last_beat = 0.0
+        # the outbox's sender: a thread of every worker, from registration to exit
+        sender = WebhookSender(self.settings, db, self.storage, self.inputs.signer)
         try:
             while not stop.is_set():
                 try:
                     if not registered:
                         self._start(ready)
                         registered = True
+                        sender.start()
                     # idle presence at the heartbeat rate, not at every poll (a write each
                     # time); while a job runs, its Heartbeat thread keeps it fresh
                     if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
@@ -117,6 +121,7 @@ class Worker:
                 self._presence(None, finished=True)
                 last_beat = time.monotonic()
         finally:
+            sender.stop()
             wakeup.close()
             if registered:
                 try:
