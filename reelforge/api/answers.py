@@ -48,9 +48,20 @@ class RequestStatus(BaseModel):
     response_url: Url
     metrics: dict[str, float | None] = Field(description="empty until the request ends")
     progress: float = Field(ge=0, le=1)
-    stage: str = Field(description="what the worker is doing: queued, denoising 3/10, ...")
+    stage: str = Field(
+        description="queued, waiting for a worker, starting, fetching inputs, encoding "
+        "prompt, denoising, decoding, encoding mp4, uploading, done, failed"
+    )
+    step: int | None = Field(None, ge=0, description="PROCESSING: denoising steps done")
+    steps: int | None = Field(None, ge=1, description="PROCESSING: denoising steps in all")
+    eta_seconds: float | None = Field(
+        None, ge=0, description="estimated seconds to the end, from what the fleet measured "
+        "for this model and size; null until something was measured",
+    )  # fmt: skip
     attempt: int = Field(ge=0, description="claims by workers so far")
-    queue_position: int | None = Field(None, description="QUEUED only: requests ahead + 1")
+    queue_position: int | None = Field(
+        None, ge=0, description="QUEUED only: requests claimed before it (0: next)"
+    )
     error: str | None = Field(None, description="FAILED only: what went wrong")
 
 

@@ -198,6 +198,18 @@ OPERATIONS[("get", "/v2/requests/{request_id}/webhooks")] = Operation(
     (*_KEYED, 404),
     {404: "Unknown or expired request"},
 )
+OPERATIONS[("get", "/v2/requests/{request_id}/stream")] = Operation(
+    "requests",
+    {
+        "description": "Server-sent events: `status` (the /status JSON) at once and at each "
+        "change, then `completed` or `failed` (with the /v2/requests/{id} fields); each "
+        "event's `id` works as Last-Event-ID",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    (*_KEYED, 404),
+    {404: "Unknown or expired request"},
+    extra={204: {"description": "Last-Event-ID names the end already: nothing more to send"}},
+)
 _SUBMIT_ERRORS = (*_KEYED, 400, 403, 406, 409, 413)
 _SUBMIT_DESCRIBED = {
     403: "This key may not use this model",
