@@ -198,13 +198,28 @@ OPERATIONS[("get", "/v2/requests/{request_id}/webhooks")] = Operation(
     (*_KEYED, 404),
     {404: "Unknown or expired request"},
 )
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data", "id"],
+    "properties": {
+        "event": {"type": "string", "enum": ["status", "completed", "failed"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "the /status JSON (the last event: with the /v2/requests/{id} fields)",
+        },
+        "id": {"type": "string", "description": "names this state; send it as Last-Event-ID"},
+        "retry": {"type": "integer", "description": "ms before a client reconnects"},
+    },
+}
 OPERATIONS[("get", "/v2/requests/{request_id}/stream")] = Operation(
     "requests",
     {
         "description": "Server-sent events: `status` (the /status JSON) at once and at each "
         "change, then `completed` or `failed` (with the /v2/requests/{id} fields); each "
         "event's `id` works as Last-Event-ID",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # before OpenAPI 3.2 (no itemSchema) `schema` describes one event
+        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
     },
     (*_KEYED, 404),
     {404: "Unknown or expired request"},
