@@ -2,6 +2,7 @@
 
     serve.py       serve (the API and one worker), worker (a worker alone)
     run.py         run: one video through the segmind SDK
+    watch.py       watch: a request's progress from the live stream, until it ends
     upload.py      upload: input files to a server
     status.py      status: queues and workers, from the database
     keys.py        keys create/list/revoke, credits show/grant, on the database
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import typer
 
-from reelforge.cli import checkpoint, keys, run, serve, status, upload
+from reelforge.cli import checkpoint, keys, run, serve, status, upload, watch
 
 app = typer.Typer(help="Reelforge: a self-hosted, Pixverse-compatible video generation API.")
 app.add_typer(serve.app)
 app.add_typer(run.app)
+app.add_typer(watch.app)
 app.add_typer(status.app)
 app.add_typer(upload.app)
 app.add_typer(checkpoint.app, name="checkpoint")

@@ -1,11 +1,11 @@
-"""`reelforge run SLUG -p name=value ...`: one video through the official segmind SDK."""
+"""`reelforge run SLUG -p name=value ...`: one video through the official segmind SDK,
+its progress drawn from the server's live stream (watch.py)."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -18,10 +18,8 @@ from reelforge.cli.common import (
     load_settings,
     server_url,
 )
-from reelforge.cli.failures import UnexpectedAnswer, fail, server_errors
-
-if TYPE_CHECKING:
-    from segmind.v2 import AsyncJob
+from reelforge.cli.failures import server_errors
+from reelforge.cli.watch import follow, outcome
 
 app = typer.Typer()
 
@@ -49,7 +47,7 @@ def run(
     data_dir: DataDirOpt = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait")] = 3600.0,
 ) -> None:
-    """Generate one video through the official segmind SDK, with a progress bar."""
+    """Generate one video through the official segmind SDK, with a live progress bar."""
     import httpx
     from segmind import SegmindClient
 
@@ -61,37 +59,10 @@ def run(
         client = SegmindClient(api_key=secret, base_url=base + "/v1", timeout=60.0)
         job = client.submit_async(slug, **params)
         console.print(f"request {job.request_id}")
-        status = _follow(job, timeout)
-        if status["status"] == "FAILED":
-            fail(f"request {job.request_id} FAILED: {status.get('error')}")
-        if status["status"] != "COMPLETED":
-            fail(
-                f"request {job.request_id} still {status['status']} after {timeout:g} s; "
-                f"it goes on: poll {job.status_url}, or wait longer with --timeout"
-            )
-        result = job.result()
-        if not isinstance(result.get("output"), str):
-            raise UnexpectedAnswer("a COMPLETED result without an output URL")
+        result = outcome(
+            follow(base, secret, job.request_id, timeout=timeout), job.request_id, timeout
+        )
         video = httpx.get(result["output"], timeout=60.0)
         video.raise_for_status()
     output.write_bytes(video.content)
     console.print(f"wrote {output} ({json.dumps(result.get('video'))}, seed {result.get('seed')})")
-
-
-def _follow(job: AsyncJob, timeout: float) -> dict[str, Any]:
-    """Poll the job's status, drawing its progress, until it ends or `timeout` passes."""
-    from rich.progress import Progress
-
-    deadline = time.monotonic() + timeout
-    with Progress(console=console) as bar:
-        task = bar.add_task("queued", total=1.0)
-        while True:
-            status = job.status()
-            if status.get("status") not in ("QUEUED", "PROCESSING", "COMPLETED", "FAILED"):
-                raise UnexpectedAnswer(f"a status without a known state: {json.dumps(status)}")
-            bar.update(
-                task, completed=status.get("progress", 0.0), description=status.get("stage", "")
-            )
-            if status["status"] in ("COMPLETED", "FAILED") or time.monotonic() > deadline:
-                return status
-            time.sleep(0.5)
