@@ -38,6 +38,8 @@ from reelforge.api.deps import CallerDep, OwnerDep, Services, ServicesDep
 from reelforge.api.watch import Watch
 from reelforge.errors import ApiError
 from reelforge.jobs.timings import StatsCache
+from reelforge.metrics.http import HttpMetrics
+from reelforge.metrics.readiness import Readiness
 from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
 
@@ -113,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Reelforge", version=__version__, lifespan=lifespan)
     app.state.services = services
     _install_error_handlers(app)
+    app.add_middleware(HttpMetrics)  # outermost: it sees every answer's status
     app.include_router(requests_routes.router)
     app.include_router(files_routes.router)
     app.include_router(admin_routes.router)
@@ -132,10 +135,19 @@ def create_app(settings: Settings) -> FastAPI:
         """Liveness: the process answers (whatever the state of the database)."""
         return {"status": "ok"}
 
+    ready = Readiness(
+        services.db,
+        endpoints.SLUGS,
+        settings.heartbeat_seconds,
+        needs_workers=settings.ready_needs_workers,
+    )
+
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        """Readiness: 200 while the database answers a trivial query, else 503 and why."""
+        """Readiness: 200 while the database answers, its schema is current and (if
+        REELFORGE_READY_NEEDS_WORKERS) every model has a live worker; else 503 and why."""
         problem = await capacity.database_problem(services.db, READY_TIMEOUT_SECONDS)
+        problem = problem or await run_in_threadpool(ready.problem)
         if problem:
             headers = {"Retry-After": str(capacity.RETRY_AFTER_SECONDS)}
             return JSONResponse({"error": problem}, 503, headers=headers)

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from reelforge import endpoints, views
+from reelforge import endpoints, metrics, views
 from reelforge.accounts import credits, idempotency
 from reelforge.accounts.keys import Caller
 from reelforge.api.body import read_json
@@ -76,6 +76,7 @@ async def accept(request: Request, slug: str, caller: Caller, services: Services
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         created = await run_in_threadpool(services.queue.submit, new)
+        metrics.job_submitted(slug)
         return Accepted(created.id, replayed=False)
     outcome = await run_in_threadpool(
         lambda: idempotency.submit_once(
@@ -87,6 +88,8 @@ async def accept(request: Request, slug: str, caller: Caller, services: Services
             keep_seconds=services.settings.idempotency_hours * 3600,
         )
     )
+    if not outcome.replayed:
+        metrics.job_submitted(slug)
     return Accepted(outcome.job_id, outcome.replayed)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from reelforge import metrics
 from reelforge.cli.common import DataDirOpt, console, open_database
 from reelforge.cli.common import load_settings as _settings
 from reelforge.cli.failures import database_errors, fail
@@ -29,6 +30,10 @@ def serve(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Run the API and one worker on this machine (embedded SQLite and local files)."""
+    settings = _settings(host=host, port=port, data_dir=data_dir)
+    # the API and the worker child add up their metrics there: before prometheus_client
+    # is first imported (by the API's modules below, or by the child, which inherits it)
+    metrics.use_directory(settings.metrics_dir or settings.data_dir / "metrics")
     import uvicorn
 
     from reelforge import accounts
@@ -36,7 +41,6 @@ def serve(
     from reelforge.api.server import uvicorn_options
     from reelforge.worker.process import WorkerFailed, WorkerProcess
 
-    settings = _settings(host=host, port=port, data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # 1. The database answers (else one line naming it)
     with open_database(settings):
@@ -85,6 +89,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run one worker (one per GPU) against the configured database."""
+    from reelforge.metrics import exposition
     from reelforge.worker import Shutdown, Worker
     from reelforge.worker.process import READY, announce
     from reelforge.worker.startup import CannotStart, load_engine
@@ -112,6 +117,8 @@ def worker(
         # 2. The database, then claim jobs until stopped
         with database_errors(settings):
             serving = Worker(settings, engine)
+        if ready_fd is None and settings.worker_metrics_port:  # alone: no API adds ours up
+            exposition.serve_alone(settings.host, settings.worker_metrics_port)
         ready = None if ready_fd is None else (lambda: announce(ready_fd, READY))
         serving.run(stop, ready=ready)
     except Shutdown:
