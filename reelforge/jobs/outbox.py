@@ -35,6 +35,7 @@ def snapshot(job: Job) -> dict[str, Any]:
         "steps": job.steps,
         "attempt": job.attempt,
         "error": job.error,
+        "base_url": job.base_url,  # its links, even once the job's row is gone
     }
 
 

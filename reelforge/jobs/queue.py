@@ -39,6 +39,7 @@ from sqlalchemy import (
     update,
 )
 
+from reelforge import metrics
 from reelforge.jobs import billing, outbox, timings
 from reelforge.jobs.changes import announce
 from reelforge.jobs.db import connect, migrate
@@ -216,11 +217,12 @@ class JobQueue:
                 ).one_or_none()
                 if row is not None:
                     break
-            if row is None:
-                return None
-            claimed = Job.from_row(row)
-            outbox.enqueue(conn, claimed, "start")
-            announce(conn, claimed.id)  # every queue position behind it moved, too
+            claimed = None if row is None else Job.from_row(row)
+            if claimed is not None:
+                outbox.enqueue(conn, claimed, "start")
+                announce(conn, claimed.id)  # every queue position behind it moved, too
+        for gone in exhausted:  # counted once committed
+            metrics.job_finished(gone.slug, Status.FAILED.value)
         return claimed
 
     def heartbeat(self, job: Job) -> tuple[bool, bool]:

@@ -89,6 +89,8 @@ class Bodies:
             attempt=int(snap.get("attempt") or 0),
             error=snap.get("error"),
         )
+        if snap.get("base_url"):
+            seen["base_url"] = snap["base_url"]
         eta = None
         if job is not None:
             then = dataclasses.replace(job, **seen)
