@@ -12,6 +12,7 @@ from reelforge.accounts import credits
 from reelforge.api import status
 from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep, find_job
 from reelforge.jobs import Job, Status
+from reelforge.storage import file_url
 
 router = APIRouter()
 
@@ -24,12 +25,10 @@ def _answer(job: Job, body: dict[str, Any]) -> JSONResponse:
 
 
 def output_url(services: Services, job: Job, base_url: str) -> str | None:
-    """Signed URL of a completed job's mp4, valid as long as the job is retained: the
-    store's own presigned URL where it can, else Reelforge's /files URL."""
+    """Signed URL of a completed job's mp4, valid as long as the job is retained."""
     if job.output_key is None:
         return None
-    presigned = services.storage.presigned_url(job.output_key, job.expires_at)
-    return presigned or services.signer.url(base_url, job.output_key, job.expires_at)
+    return file_url(services.storage, services.signer, job.output_key, job.expires_at, base_url)
 
 
 def status_answer(services: Services, job: Job, base_url: str) -> JSONResponse:

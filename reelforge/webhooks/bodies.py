@@ -24,7 +24,7 @@ from reelforge.jobs import Job, Status, timings
 from reelforge.jobs.schema import jobs
 from reelforge.jobs.timings import StatsCache
 from reelforge.settings import Settings
-from reelforge.storage import Storage, UrlSigner
+from reelforge.storage import Storage, UrlSigner, file_url
 
 
 class Unrenderable(Exception):
@@ -67,9 +67,9 @@ class Bodies:
         base_url = job.base_url or self.fallback_base
         output_url = None
         if job.output_key is not None:
-            output_url = self.storage.presigned_url(
-                job.output_key, job.expires_at
-            ) or self.signer.url(base_url, job.output_key, job.expires_at)
+            output_url = file_url(
+                self.storage, self.signer, job.output_key, job.expires_at, base_url
+            )
         balance = credits.balance(self.db, job.owner)
         return views.result(
             job,

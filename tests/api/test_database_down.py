@@ -100,6 +100,7 @@ def server(cluster: Cluster, tmp_path: Path) -> Iterator[ServerProcess]:
         REELFORGE_FAKE_STEP_SECONDS="0.4",  # a job runs 4 s: across the outage
         REELFORGE_LEASE_SECONDS="3",
         REELFORGE_HEARTBEAT_SECONDS="0.5",
+        REELFORGE_STREAM_KEEPALIVE_SECONDS="0.5",
     )
     try:
         yield process.start()
@@ -178,6 +179,46 @@ def test_database_outage_is_503_and_the_server_recovers(
         print(f"job {final['request_id']} COMPLETED on attempt {final['attempt']}")
     assert server.process is not None and server.process.poll() is None  # never restarted
     conn.close()
+    api.close()
+
+
+def test_a_stream_outlives_a_database_outage(cluster: Cluster, server: ServerProcess) -> None:
+    """A watcher connected before the outage keeps its connection (keep-alives go on, the
+    last state stands) and, once the database is back, sees the job to its end."""
+    api = httpx.Client(base_url=server.base_url, headers=server.headers(), timeout=30)
+    job = api.post(f"/v2/{T2V}", json={"prompt": "watched through the outage"}).json()
+    seen: list[Any] = []
+    pings = 0
+    running = threading.Event()
+    errors: list[BaseException] = []
+
+    def watch() -> None:
+        nonlocal pings
+        url = f"/v2/requests/{job['request_id']}/stream"
+        try:
+            with api.stream("GET", url, timeout=60) as response:
+                for line in response.iter_lines():  # counts the comments, then the events
+                    pings += line.startswith(":")
+                    if line.startswith("data:") and '"PROCESSING"' in line:
+                        running.set()
+                    if line.startswith("event:"):
+                        seen.append(line.split(":", 1)[1].strip())
+        except BaseException as exc:  # the assertion below says what went wrong
+            errors.append(exc)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert running.wait(30), "the job never started"
+    cluster.stop()
+    pings_before = pings
+    time.sleep(3)
+    pings_during = pings - pings_before
+    cluster.start()
+    watcher.join(90)
+    assert not watcher.is_alive(), "the stream never ended"
+    assert not errors, errors
+    assert pings_during >= 2, "no keep-alive while the database was down"
+    assert seen[-1] == "completed", (seen, server.log()[-3000:])
     api.close()
 
 
