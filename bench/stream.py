@@ -180,14 +180,14 @@ async def phase(base: str, running: str, queued: str, watchers: int, seconds: fl
         for event_id, arrived in got
         if event_id in writer.committed and writer.committed[event_id] >= window
     ]
-    ordered = sorted(took) or [float("nan")]
+    ordered = sorted(took)
     return {
         "watchers": watchers,
         "status_clients": pollers,
         "cpu_percent": 100 * cpu / wall,
         "status_per_s": len(took) / wall,
-        "status_p50_ms": 1000 * ordered[len(ordered) // 2],
-        "status_p99_ms": 1000 * ordered[int(len(ordered) * 0.99)],
+        "status_p50_ms": 1000 * ordered[len(ordered) // 2] if ordered else None,
+        "status_p99_ms": 1000 * ordered[int(len(ordered) * 0.99)] if ordered else None,
         "events": len(latencies),
         "latency_p50_ms": statistics.median(latencies) if latencies else None,
         "latency_p99_ms": sorted(latencies)[int(len(latencies) * 0.99)] if latencies else None,
