@@ -1,0 +1,1 @@
+"""The web playground: static files the API serves at / and /web/."""
