@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from reelforge.jobs import Job, Status
+from reelforge.jobs.history import thumbnail_key
+from reelforge.storage import Storage, UrlSigner, file_url
 
 
 class Links:
@@ -102,21 +105,76 @@ def queued_stage(job: Job, *, served: bool) -> str:
     return "queued" if served else "waiting for a worker"
 
 
+@dataclass(frozen=True)
+class Files:
+    """Signed URLs of a COMPLETED job's files; None where it has none."""
+
+    output: str | None  # the mp4
+    thumbnail: str | None  # its first frame, a JPEG (None for jobs made before thumbnails)
+
+
+NO_FILES = Files(None, None)
+
+
+def file_urls(storage: Storage, signer: UrlSigner, job: Job, base_url: str) -> Files:
+    """The URLs clients may fetch a job's files from until it expires (`file_url`)."""
+    if job.output_key is None:
+        return NO_FILES
+    output = file_url(storage, signer, job.output_key, job.expires_at, base_url)
+    key = thumbnail_key(job.output_key)
+    # a job completed before thumbnails has none; a local file says so for one stat. An
+    # object store could only say with a request per URL: there it is assumed stored.
+    local = storage.local_path(key)
+    if local is not None and not local.is_file():
+        return Files(output, None)
+    return Files(output, file_url(storage, signer, key, job.expires_at, base_url))
+
+
+def outcome(job: Job, files: Files) -> dict[str, Any]:
+    """How a terminal job ended: its files, seed and video facts when COMPLETED, else
+    its error. Shared by the final body and the history's items."""
+    if job.status is Status.COMPLETED:
+        return {
+            "output": files.output,
+            "thumbnail": files.thumbnail,
+            "seed": job.params.get("seed"),
+            "video": job.video,
+        }
+    return {"error": job.error}
+
+
 def result(
-    job: Job, links: Links, *, output_url: str | None, remaining_credits: float | None
+    job: Job, links: Links, *, files: Files, remaining_credits: float | None
 ) -> dict[str, Any]:
-    """GET /v2/requests/{id} on a terminal job: the output URL, metrics, seed, video facts."""
-    body: dict[str, Any] = {
+    """GET /v2/requests/{id} on a terminal job: the output and thumbnail URLs, metrics,
+    seed, video facts (or the error)."""
+    return {
         "request_id": job.id,
         "status": job.status.value,
         "status_url": links.status_url,
         "response_url": links.response_url,
         "metrics": metrics(job, remaining_credits),
+        **outcome(job, files),
     }
+
+
+def history_item(job: Job, files: Files, *, served: bool = True) -> dict[str, Any]:
+    """One request of GET /v1/requests: what it asked for and where it stands; when it
+    ended, how (`outcome`), and a COMPLETED one's cost."""
+    item: dict[str, Any] = {
+        "request_id": job.id,
+        "model": job.slug,
+        "status": job.status.value,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+        "params": job.params,
+        "progress": round(job.progress, 4),
+        "stage": job.stage or job.status.value.lower(),
+    }
+    if job.status is Status.QUEUED:
+        item["stage"] = queued_stage(job, served=served)
+    if job.terminal:
+        item.update(outcome(job, files))
     if job.status is Status.COMPLETED:
-        body["output"] = output_url
-        body["seed"] = job.params.get("seed")
-        body["video"] = job.video
-    else:
-        body["error"] = job.error
-    return body
+        item["cost"] = job.cost or 0.0
+    return item

@@ -4,7 +4,7 @@ and the schemathesis test holds every real answer to them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,8 +83,41 @@ class RequestResult(BaseModel):
     metrics: Metrics
     output: Url | None = Field(None, description="COMPLETED: signed URL of the mp4")
     seed: int | None = Field(None, description="COMPLETED: the seed used")
+    thumbnail: Url | None = Field(
+        None, description="COMPLETED: signed URL of its first frame as a JPEG (null: none stored)"
+    )
     video: VideoFacts | None = Field(None, description="COMPLETED: facts of the mp4")
     error: str | None = Field(None, description="FAILED: what went wrong")
+
+
+class HistoryItem(BaseModel):
+    """One request of the account's history."""
+
+    request_id: RequestId
+    model: str = Field(description="the model's slug, e.g. pixverse-v6")
+    status: State
+    created_at: float = Field(description="Unix time of the submit")
+    finished_at: float | None = Field(description="Unix time it ended; null until then")
+    params: dict[str, Any] = Field(description="the validated parameters, the seed included")
+    progress: float = Field(ge=0, le=1)
+    stage: str = Field(description="as in the status body")
+    error: str | None = Field(None, description="FAILED: what went wrong")
+    output: Url | None = Field(None, description="COMPLETED: signed URL of the mp4")
+    thumbnail: Url | None = Field(
+        None, description="COMPLETED: signed URL of its first frame as a JPEG (null: none stored)"
+    )
+    seed: int | None = Field(None, description="COMPLETED: the seed used")
+    video: VideoFacts | None = Field(None, description="COMPLETED: facts of the mp4")
+    cost: float | None = Field(None, description="COMPLETED: credits charged")
+
+
+class History(BaseModel):
+    """The account's unexpired requests, newest first."""
+
+    requests: list[HistoryItem]
+    next: RequestId | None = Field(
+        description="pass it as `after` for the next page; null: no more requests"
+    )
 
 
 class SyncFailed(BaseModel):
@@ -202,6 +235,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     Submitted,
     RequestStatus,
     RequestResult,
+    History,
     SyncFailed,
     UserCredits,
     FleetStatus,

@@ -25,6 +25,7 @@ from reelforge.api import (
     admin_routes,
     capacity,
     files_routes,
+    history_routes,
     keys_routes,
     metrics_routes,
     openapi,
@@ -37,6 +38,7 @@ from reelforge.api import (
 from reelforge.api.deps import CallerDep, OwnerDep, Services, ServicesDep
 from reelforge.api.watch import Watch
 from reelforge.errors import ApiError
+from reelforge.jobs.history import thumbnail_key
 from reelforge.jobs.timings import StatsCache
 from reelforge.metrics.http import HttpMetrics
 from reelforge.metrics.readiness import Readiness
@@ -82,10 +84,11 @@ def reap_expired(services: Services) -> int:
     for job in expired:
         if not job.output_key:
             continue
-        try:
-            services.storage.delete(job.output_key)
-        except Exception:  # the row is gone already: log, and let the sweep go on
-            log.exception("could not delete %s of expired request %s", job.output_key, job.id)
+        for key in (job.output_key, thumbnail_key(job.output_key)):  # no thumbnail: a no-op
+            try:
+                services.storage.delete(key)
+            except Exception:  # the row is gone already: log, and let the sweep go on
+                log.exception("could not delete %s of expired request %s", key, job.id)
     return len(expired)
 
 
@@ -123,6 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(stream_routes.router)
     app.include_router(webhooks_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(history_routes.router)  # GET /v1/requests, before /v1/{slug}
 
     @app.get("/v1/get-user-credits")
     def get_user_credits(owner: OwnerDep, services: ServicesDep) -> dict[str, float | None]:

@@ -198,6 +198,12 @@ OPERATIONS[("get", "/v2/requests/{request_id}/webhooks")] = Operation(
     (*_KEYED, 404),
     {404: "Unknown or expired request"},
 )
+OPERATIONS[("get", "/v1/requests")] = Operation(
+    "requests",
+    _json(_ref("History"), "The account's requests, newest first"),
+    (*_KEYED, 400),
+    {400: "A bad limit, or `after` names no unexpired request of this account"},
+)
 _SSE_EVENT = {
     "type": "object",
     "required": ["event", "data", "id"],

@@ -12,7 +12,6 @@ from reelforge.accounts import credits
 from reelforge.api import status
 from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep, find_job
 from reelforge.jobs import Job, Status
-from reelforge.storage import file_url
 
 router = APIRouter()
 
@@ -24,11 +23,9 @@ def _answer(job: Job, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=code)
 
 
-def output_url(services: Services, job: Job, base_url: str) -> str | None:
-    """Signed URL of a completed job's mp4, valid as long as the job is retained."""
-    if job.output_key is None:
-        return None
-    return file_url(services.storage, services.signer, job.output_key, job.expires_at, base_url)
+def file_urls(services: Services, job: Job, base_url: str) -> views.Files:
+    """Signed URLs of a completed job's mp4 and thumbnail, valid while the job is retained."""
+    return views.file_urls(services.storage, services.signer, job, base_url)
 
 
 def status_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
@@ -43,7 +40,7 @@ def result_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
     body = views.result(
         job,
         links,
-        output_url=output_url(services, job, base_url),
+        files=file_urls(services, job, base_url),
         remaining_credits=None if balance is None else balance.available,
     )
     return _answer(job, body)

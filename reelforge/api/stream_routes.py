@@ -100,7 +100,7 @@ def _event(
         result = views.result(
             job,
             views.Links(base_url, job.id),
-            output_url=requests_routes.output_url(services, job, base_url),
+            files=requests_routes.file_urls(services, job, base_url),
             remaining_credits=update.remaining_credits,
         )
         body = {**body, **result}

@@ -26,9 +26,10 @@ from reelforge.webhooks import request as webhook_request
 
 class ModelName(StringConvertor):
     """{slug:model}: any name but those of fixed paths beside /v1/{slug} (POST
-    /v1/get-user-credits is a 405, GET only; not "Model get-user-credits not found")."""
+    /v1/get-user-credits or /v1/requests is a 405, GET only; not "Model get-user-credits
+    not found")."""
 
-    regex = "(?!(?:get-user-credits|files)$)[^/]+"
+    regex = "(?!(?:get-user-credits|files|requests)$)[^/]+"
 
 
 register_url_convertor("model", ModelName())

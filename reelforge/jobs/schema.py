@@ -7,6 +7,7 @@
     jobs.not_before, jobs.fault_retries, ix_workers_heartbeat   fault retries (0005)
     jobs.version/step/steps/step_seconds/timings/base_url/webhook*, accounts.webhook_secret,
     webhook_deliveries, webhook_attempts, timing_stats   watching a job (0006)
+    ix_jobs_owner_created (instead of ix_jobs_owner)   an account's history (0007)
 
 Times are float seconds since the epoch (UTC): the same in SQLite and PostgreSQL,
 and compared only with each other. The schema itself is created by the Alembic
@@ -74,7 +75,8 @@ jobs = Table(
     Column("webhook_events", JSON),  # which of start / progress / completed it gets
     Index("ix_jobs_status_created", "status", "created_at"),  # claims, queue positions
     Index("ix_jobs_expires_at", "expires_at"),  # the expiry sweep
-    Index("ix_jobs_owner", "owner"),  # an account's requests
+    # an account's requests, newest first (GET /v1/requests); replaced ix_jobs_owner (0007)
+    Index("ix_jobs_owner_created", "owner", "created_at"),
 )
 
 workers = Table(

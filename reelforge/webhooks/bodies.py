@@ -24,7 +24,7 @@ from reelforge.jobs import Job, Status, timings
 from reelforge.jobs.schema import jobs
 from reelforge.jobs.timings import StatsCache
 from reelforge.settings import Settings
-from reelforge.storage import Storage, UrlSigner, file_url
+from reelforge.storage import Storage, UrlSigner
 
 
 class Unrenderable(Exception):
@@ -65,16 +65,11 @@ class Bodies:
                 f"request {delivery.job_id} expired before its completed webhook was sent"
             )
         base_url = job.base_url or self.fallback_base
-        output_url = None
-        if job.output_key is not None:
-            output_url = file_url(
-                self.storage, self.signer, job.output_key, job.expires_at, base_url
-            )
         balance = credits.balance(self.db, job.owner)
         return views.result(
             job,
             views.Links(base_url, job.id),
-            output_url=output_url,
+            files=views.file_urls(self.storage, self.signer, job, base_url),
             remaining_credits=None if balance is None else balance.available,
         )
 

@@ -24,13 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from reelforge import endpoints, jobs, metrics
 from reelforge.engines import Engine
 from reelforge.errors import JobError
 from reelforge.jobs import Job, JobQueue, fleet
+from reelforge.jobs.history import thumbnail_key
 from reelforge.jobs.wakeup import Wakeup
-from reelforge.media.conform import retimed_count
+from reelforge.media.conform import cover_frame, retimed_count
 from reelforge.media.encode import encode_mp4
 from reelforge.media.probe import probe
 from reelforge.settings import Settings
@@ -45,6 +47,7 @@ log = logging.getLogger("reelforge.worker")
 
 DB_RETRY_FIRST_SECONDS = 1.0  # a database fault: wait 1 s, doubling ...
 DB_RETRY_MAX_SECONDS = 30.0  # ... up to 30 s, then every 30 s until it answers
+THUMBNAIL_QUALITY = 85  # JPEG quality of the first frame shown in the history
 
 
 class Shutdown(BaseException):
@@ -241,19 +244,19 @@ class Worker:
                 beat.cancelled,
             )
             _check_clip(task, clip)  # an engine's mistake fails the job, never ships
-            # 4. Encode the exact output size and check what we made
+            # 4. Encode the exact output size, its first frame as the thumbnail, and
+            #    check what we made
             beat.progress(0.9, "encoding mp4")
             out = workdir / "output.mp4"
             encode_mp4(clip, task.width, task.height, out)
+            thumbnail = workdir / "thumbnail.jpg"
+            write_thumbnail(clip, task.width, task.height, thumbnail)
             facts = probe(out)
             inference_time = time.monotonic() - started
             # 5. Store (whatever goes wrong there is the store's fault, not the request's)
             beat.progress(0.95, "uploading")
             key = f"outputs/{job.id}/{job.attempt}.mp4"
-            try:
-                self.storage.put(key, out)
-            except Exception as exc:
-                raise faults.StorageFault(f"could not store {key}") from exc
+            self._store(key, out, thumbnail)
         return Output(
             key,
             dataclasses.asdict(facts),
@@ -261,6 +264,24 @@ class Worker:
             endpoint.price(job.params),
             beat.clock.timings(),
         )
+
+    def _store(self, key: str, mp4: Path, thumbnail: Path) -> None:
+        """The mp4 under `key`, then its thumbnail; a StorageFault leaves neither."""
+        stored: list[str] = []
+        try:
+            for name, source in ((key, mp4), (thumbnail_key(key), thumbnail)):
+                self.storage.put(name, source)
+                stored.append(name)
+        except Exception as exc:
+            for name in stored:  # best effort: the next attempt writes the same keys
+                with contextlib.suppress(Exception):
+                    self.storage.delete(name)
+            raise faults.StorageFault(f"could not store {key}") from exc
+
+    def _delete_output(self, key: str) -> None:
+        """Remove a stored result that will not be recorded: the mp4 and its thumbnail."""
+        self.storage.delete(key)
+        self.storage.delete(thumbnail_key(key))
 
     def _record(self, job: Job, output: Output) -> bool:
         """COMPLETED with its stored output: a job is never COMPLETED without its file."""
@@ -277,7 +298,7 @@ class Worker:
             if current is not None and current.output_key == output.key:
                 return True  # an earlier try committed, though its answer was lost
             # our claim was taken over or the job expired meanwhile
-            self.storage.delete(output.key)
+            self._delete_output(output.key)
             log.warning("job %s finished after losing its claim; result dropped", job.id)
         else:
             log.info("job %s completed in %.1f s", job.id, output.inference_time)
@@ -324,6 +345,13 @@ def describe(worker_id: str, engine: Engine, slugs: list[str]) -> fleet.WorkerIn
         device=device,
         memory_bytes=memory,
     )
+
+
+def write_thumbnail(clip: Clip, width: int, height: int, path: Path) -> None:
+    """The first frame of the output as a JPEG of the output's size: conformed exactly as
+    `encode_mp4` conforms every frame (`cover_frame`), before compression."""
+    first = cover_frame(np.asarray(clip.frames[0]), width, height)
+    Image.fromarray(np.ascontiguousarray(first)).save(path, "JPEG", quality=THUMBNAIL_QUALITY)
 
 
 def _check_clip(task: GenerationTask, clip: Clip) -> None:

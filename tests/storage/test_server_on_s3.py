@@ -46,7 +46,15 @@ def test_outputs_live_in_the_bucket(tmp_path, s3_emulator, bucket, media_server)
         sync = client.run_sync(T2V, **body)
         (tmp_path / "sync.mp4").write_bytes(sync.content)
         assert_video(tmp_path / "sync.mp4", 960, 540, 121, has_audio=False)
-        assert len(_objects(s3_emulator, bucket)) == 2
+        # each mp4 with its thumbnail beside it, presigned by the store too
+        thumbnail = httpx.get(result["thumbnail"])
+        assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
+        assert result["thumbnail"].startswith(f"{s3_emulator}/{bucket}/prod/outputs/")
+        stored = _objects(s3_emulator, bucket)
+        assert len(stored) == 4
+        assert {key.removesuffix(".mp4") for key in stored if key.endswith(".mp4")} == {
+            key.removesuffix(".jpg") for key in stored if key.endswith(".jpg")
+        }
         assert not list((tmp_path / "data").rglob("*.mp4"))  # nothing kept on local disk
         deadline = time.monotonic() + 20
         while _objects(s3_emulator, bucket) and time.monotonic() < deadline:
