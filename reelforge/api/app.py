@@ -33,6 +33,7 @@ from reelforge.api import (
     stream_routes,
     submit_routes,
     uploads_routes,
+    web_routes,
     webhooks_routes,
 )
 from reelforge.api.deps import CallerDep, OwnerDep, Services, ServicesDep
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(history_routes.router)  # GET /v1/requests, before /v1/{slug}
+    web_routes.install(app, services.storage)  # the playground at / and /web/
 
     @app.get("/v1/get-user-credits")
     def get_user_credits(owner: OwnerDep, services: ServicesDep) -> dict[str, float | None]:
