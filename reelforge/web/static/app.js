@@ -64,6 +64,7 @@ async function signIn(candidate) {
   key.set(candidate);
   text($("credits"), credits(body));
   show($("signin"), false);
+  show($("welcome"), false);
   show($("account"), true);
   show($("app"), true);
   if (!state.models.length) await loadModels();
@@ -72,10 +73,13 @@ async function signIn(candidate) {
 
 function forget() {
   key.forget();
+  run.close();
+  recent.clear();
   $("api-key").value = "";
   show($("account"), false);
   show($("app"), false);
   show($("signin"), true);
+  show($("welcome"), true);
   $("api-key").focus();
 }
 
@@ -177,6 +181,8 @@ $("signin").addEventListener("submit", (event) => {
   if (candidate) signIn(candidate);
 });
 $("forget-key").addEventListener("click", forget);
+// the code stays folded on a phone, under the form; open on a wide screen
+$("code-card").open = matchMedia("(min-width: 861px)").matches;
 $("model-form").addEventListener("submit", submit);
 for (const button of document.querySelectorAll("button.copy")) {
   button.addEventListener("click", () => copy(button));

@@ -51,8 +51,11 @@ function control(field, id, changed) {
   }
   if (field.kind === "switch") {
     const box = el("input", { id, name: field.name, type: "checkbox", role: "switch", class: "switch" });
-    box.addEventListener("change", changed);
-    return { element: box, focusable: box, get: () => box.checked, set: (v) => { box.checked = Boolean(v); } };
+    const state = el("span", { class: "switch-state", "aria-hidden": "true" });
+    const sync = () => { state.textContent = box.checked ? "on" : "off"; };
+    box.addEventListener("change", () => { sync(); changed(); });
+    const set = (value) => { box.checked = Boolean(value); sync(); };
+    return { element: el("div", { class: "switch-row" }, box, state), focusable: box, get: () => box.checked, set };
   }
   if (field.kind === "number" || field.kind === "seed") {
     const input = el("input", {
@@ -121,9 +124,9 @@ export class ModelForm {
     if (field.required) made.focusable.required = true;
     const label = el("label", { for: id }, field.title, field.required ? el("span", { class: "req" }, " *") : "");
     const box = el("div", { class: `field field-${field.kind}`, "data-field": field.name });
-    if (field.kind === "switch") box.append(el("div", { class: "switch-row" }, made.element, label));
-    else box.append(label, made.element);
-    if (helpNode) box.append(helpNode);
+    // a media field's hint comes first: it says what the drop zone below is for
+    if (field.kind === "media") box.append(label, ...(helpNode ? [helpNode] : []), made.element);
+    else box.append(label, made.element, ...(helpNode ? [helpNode] : []));
     box.append(error);
     this.form.append(box);
     this.controls[field.name] = made;

@@ -24,7 +24,6 @@ export class History {
     this.onOpen = onOpen;
     this.onReuse = onReuse;
     this.next = null;
-    this.loading = null;
     $("history-more").addEventListener("click", () => this.load(this.next));
     $("history-refresh").addEventListener("click", () => this.load());
   }
@@ -48,6 +47,12 @@ export class History {
     this.next = page.next;
     show($("history-more"), Boolean(page.next));
     show($("history-empty"), $("history").children.length === 0);
+  }
+
+  clear() {
+    $("history").replaceChildren();
+    this.next = null;
+    show($("history-more"), false);
   }
 
   #item(item) {

@@ -36,7 +36,7 @@ export function mediaInput(field, id, changed) {
   const drop = el("div", { class: "drop" }, el("span", { class: "muted" }, "Drop a file here or"), choose, file);
   const status = el("p", { class: "media-status", "aria-live": "polite" });
   const preview = el("div", { class: "preview" });
-  const clear = el("button", { type: "button", class: "link", hidden: true }, "Remove");
+  const clear = el("button", { type: "button", class: "clear", hidden: true }, "Remove");
   let blobUrl = null;
 
   function showPreview(source, isVideo) {
@@ -121,7 +121,8 @@ export function mediaInput(field, id, changed) {
     url.focus();
   });
 
-  const element = el("div", { class: "media" }, drop, url, status, preview, clear);
+  const row = el("div", { class: "media-url" }, url, clear);
+  const element = el("div", { class: "media" }, drop, row, status, preview);
   return {
     element,
     focusable: url,

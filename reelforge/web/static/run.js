@@ -9,6 +9,7 @@ const $ = (id) => document.getElementById(id);
 
 function seconds(value) {
   if (value === null || value === undefined) return "—";
+  value = Math.max(0, value); // a clock skew of a millisecond is not "-0.0 s"
   return value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`;
 }
 
@@ -84,6 +85,20 @@ export class RunPanel {
       if (watching.signal.aborted) return;
       this.#fail(error instanceof ApiError ? error.message : String(error));
     });
+  }
+
+  // Stop following (signing out): the panel is empty again.
+  close() {
+    this.watching?.abort();
+    this.watching = null;
+    this.requestId = null;
+    const video = $("run-video");
+    if (video.getAttribute("src")) {
+      video.removeAttribute("src");
+      video.load();
+    }
+    show($("run-live"), false);
+    show($("run-empty"), true);
   }
 
   #state(state) {

@@ -42,13 +42,24 @@ function kindOf(name, base) {
   return "text";
 }
 
+const ACRONYMS = { Url: "URL", Tts: "TTS", Id: "ID" };
+
+// "Lip Sync Tts Speaker Id" -> "Lip sync TTS speaker ID"; "Lip Sync Switch" -> "Lip sync"
+function label(title, isSwitch) {
+  const words = title.split(" ");
+  if (isSwitch && words.length > 1 && words.at(-1) === "Switch") words.pop();
+  return words
+    .map((word, i) => ACRONYMS[word] || (i === 0 ? word : word.toLowerCase()))
+    .join(" ");
+}
+
 function fields(schema) {
   const required = new Set(schema.required || []);
   return Object.entries(schema.properties || {}).map(([name, property]) => {
     const { base, nullable } = unwrap(property);
     return {
       name,
-      title: property.title || name,
+      title: label(property.title || name, base.type === "boolean"),
       schema: property,
       base,
       nullable,
@@ -125,6 +136,12 @@ export function problems(schema, value) {
     if (schema.minLength && value.length < schema.minLength) found.push("is required");
     else if (schema.maxLength !== undefined && value.length > schema.maxLength) {
       found.push(`must be at most ${schema.maxLength} characters`);
+    } else if (schema.format === "uri") {
+      // the server checks URLs in full (its schema's pattern is narrower than what it
+      // accepts: it allows no 5-digit port); here only the scheme is checked
+      if (!/^(https?:\/\/\S|data:(image|video)\/)/.test(value)) {
+        found.push("must be an http(s) URL or a data: URL");
+      }
     } else if (schema.pattern && !regex(schema.pattern).test(value)) {
       found.push(patternProblem(schema, value));
     }
@@ -139,7 +156,6 @@ function negate(schema) {
 }
 
 function patternProblem(schema, value) {
-  if (schema.format === "uri") return "must be an http(s) URL or a data: URL";
   if (value.trim() === "") return "cannot be blank";
   return "has characters that are not allowed";
 }
@@ -152,9 +168,14 @@ function matches(schema, values) {
   );
 }
 
+// "Quality" -> "quality" inside a sentence; "URL" stays
+function lowerFirst(title) {
+  return /^[A-Z][a-z]/.test(title) ? title[0].toLowerCase() + title.slice(1) : title;
+}
+
 function describe(condition, titles) {
   const parts = Object.entries(condition.properties || {}).map(([name, property]) => {
-    const title = titles[name] || name;
+    const title = lowerFirst(titles[name] || name);
     if (property.const === true) return `${title} is on`;
     if (property.const === false) return `${title} is off`;
     if ("const" in property) return `${title} is ${show(property.const)}`;
