@@ -171,16 +171,18 @@ def _submit(page: Any) -> str:
     return str(page.text_content("#run-id")).removeprefix("request ")
 
 
-def _watch_to_the_end(page: Any) -> list[float]:
-    """The progress bar's values until the request ends."""
+def _watch_to_the_end(page: Any) -> tuple[list[float], set[str]]:
+    """The progress bar's values and the lines under it until the request ends."""
     values: list[float] = []
+    lines: set[str] = set()
     deadline = time.monotonic() + 30
     while _run_status(page) not in ("COMPLETED", "FAILED"):
         assert time.monotonic() < deadline, "the request did not end in 30 s"
         values.append(page.eval_on_selector("#run-progress", "bar => bar.value"))
+        lines.add(page.text_content("#run-detail"))
         time.sleep(0.05)
     values.append(page.eval_on_selector("#run-progress", "bar => bar.value"))
-    return values
+    return values, lines
 
 
 def _played(page: Any) -> float:
@@ -195,8 +197,9 @@ def _v6_video(page: Any) -> str:
     page.fill("#f-pixverse-v6-duration", "2")
     page.select_option("#f-pixverse-v6-quality", "360p")
     request_id = _submit(page)
-    values = _watch_to_the_end(page)
+    values, lines = _watch_to_the_end(page)
     assert _run_status(page) == "COMPLETED", page.text_content("#run-error")
+    assert any(line.startswith("denoising") and "step " in line for line in lines), lines
     assert values == sorted(values), f"the progress bar went back: {values}"
     assert len({v for v in values if 0 < v < 1}) >= 3, f"no progress seen: {values}"
     assert values[-1] == 1
@@ -242,6 +245,10 @@ def _cancelled(page: Any) -> str:
     _choose(page, "pixverse-v6")  # its form kept the values of the first run
     request_id = _submit(page)
     page.wait_for_selector("#run-status[data-status='PROCESSING']")
+    # the first run measured this size: the server now gives an ETA
+    page.wait_for_function(
+        "() => / s left$/.test(document.getElementById('run-detail').textContent)"
+    )
     page.click("#cancel")
     page.wait_for_selector("#run-status[data-status='FAILED']")
     assert "cancelled by request" in page.text_content("#run-error")
@@ -311,6 +318,11 @@ def _cross_field_rule(page: Any, watcher: Watcher) -> None:
     assert not any(url.endswith(f"/v2/{slug}") for url in watcher.urls[posts:])
     page.select_option(f"#f-{slug}-duration", "5")
     assert page.text_content(f"[data-model='{slug}'] [data-field='duration'] .field-error") == ""
+    # the die draws a seed in range, and the code says it
+    page.click(f"[data-model='{slug}'] [data-field='seed'] button.dice")
+    seed = int(page.input_value(f"#f-{slug}-seed"))
+    assert 0 <= seed <= 2147483647
+    assert f"    seed={seed},\n" in page.text_content("#code-python")
 
 
 def _screenshots(page: Any, folder: Path) -> None:

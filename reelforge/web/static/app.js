@@ -67,7 +67,14 @@ async function signIn(candidate) {
   show($("welcome"), false);
   show($("account"), true);
   show($("app"), true);
-  if (!state.models.length) await loadModels();
+  if (!state.models.length) {
+    try {
+      await loadModels();
+    } catch (failure) {
+      text($("form-error"), `Cannot read the models from /openapi.json: ${failure.message}`);
+      show($("form-error"), true);
+    }
+  }
   recent.load();
 }
 
