@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from reelforge import metrics, views
+from reelforge import views
 from reelforge.accounts import credits
 from reelforge.api import status
 from reelforge.api.deps import BaseUrlDep, OwnerDep, Services, ServicesDep, find_job
@@ -68,9 +68,7 @@ def cancel(
     request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> JSONResponse:
     """Stop a request: it ends FAILED with error 'cancelled by request'."""
-    before = find_job(services, request_id, owner)
+    find_job(services, request_id, owner)
     # None only if it expired in between: then find_job answers the 404
     job = services.queue.cancel(request_id) or find_job(services, request_id, owner)
-    if before.status is Status.QUEUED and job.status is Status.FAILED:  # this call ended it
-        metrics.job_finished(job.slug, job.status.value, **metrics.waits(job))
     return status_answer(services, job, base_url)

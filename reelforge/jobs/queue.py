@@ -140,6 +140,8 @@ class JobQueue:
                 .where(jobs.c.id == job_id, jobs.c.status == Status.PROCESSING.value)
                 .values(cancel_requested=True)
             )
+        for row in failed:  # counted once committed
+            _count_end(Job.from_row(row))
         return self.get(job_id)
 
     def expire(self) -> list[Job]:
@@ -222,7 +224,7 @@ class JobQueue:
                 outbox.enqueue(conn, claimed, "start")
                 announce(conn, claimed.id)  # every queue position behind it moved, too
         for gone in exhausted:  # counted once committed
-            metrics.job_finished(gone.slug, Status.FAILED.value)
+            _count_end(Job.from_row(gone))
         return claimed
 
     def heartbeat(self, job: Job) -> tuple[bool, bool]:
@@ -367,7 +369,15 @@ class JobQueue:
                 timings.record(conn, finished.slug, size, finished.timings)
             outbox.enqueue(conn, finished, "completed")
             announce(conn, finished.id)
+        _count_end(finished)  # once committed
         return True
+
+
+def _count_end(job: Job) -> None:
+    """Every way a job ends passes here (a finish, a cancel, attempts run out): the
+    metrics count it once, with its stage times when it COMPLETED."""
+    measured = job.timings if job.status is Status.COMPLETED else None
+    metrics.job_finished(job.slug, job.status.value, timings=measured, **metrics.waits(job))
 
 
 def _held_by(job: Job) -> ColumnElement[bool]:

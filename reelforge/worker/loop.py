@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from reelforge import endpoints, jobs, metrics
+from reelforge import endpoints, jobs
 from reelforge.engines import Engine
 from reelforge.errors import JobError
 from reelforge.jobs import Job, JobQueue, fleet
@@ -160,7 +160,7 @@ class Worker:
                     output = self._produce(job, beat)
                 except JobError as exc:
                     log.info("job %s failed: %s", job.id, exc)
-                    finish = functools.partial(self._fail, job, str(exc))
+                    finish = functools.partial(self.queue.fail, job, str(exc))
                 except Exception as exc:
                     finish = self._after_crash(job, exc)
                 else:
@@ -181,12 +181,12 @@ class Worker:
         if fault is None:  # a bug or a crashed library: the job fails, we go on
             log.error("job %s crashed", job.id, exc_info=exc)
             error = f"internal error while generating: {type(exc).__name__}"
-            return functools.partial(self._fail, job, error)
+            return functools.partial(self.queue.fail, job, error)
         if job.fault_retries >= self.settings.max_fault_retries:
             # the user learns what kind of fault; the log keeps its details (paths, hosts)
             error = f"gave up after {job.fault_retries} retries: {fault.what} on the server"
             log.error("job %s: %s (%s)", job.id, error, fault.detail)
-            return functools.partial(self._fail, job, error)
+            return functools.partial(self.queue.fail, job, error)
         delay = faults.retry_delay(job.fault_retries, self.settings.fault_retry_seconds)
         log.warning(
             "job %s hit %s (%s); back in the queue, runs again in %g s",
@@ -211,7 +211,7 @@ class Worker:
                     log.error("recording the end of job %s failed", job.id, exc_info=exc)
                     error = f"internal error while recording the result: {type(exc).__name__}"
                     with contextlib.suppress(Exception):
-                        self._fail(job, error)
+                        self.queue.fail(job, error)
                     return
                 if beat.claim_lost.is_set():  # another worker has it now; nothing to record
                     return
@@ -302,17 +302,7 @@ class Worker:
             log.warning("job %s finished after losing its claim; result dropped", job.id)
         else:
             log.info("job %s completed in %.1f s", job.id, output.inference_time)
-            metrics.job_finished(
-                job.slug, "COMPLETED", timings=output.timings, **metrics.waits(job)
-            )
         return finished
-
-    def _fail(self, job: Job, error: str) -> bool:
-        """FAILED with `error` (fenced), counted in the metrics when it took."""
-        failed = self.queue.fail(job, error)
-        if failed:
-            metrics.job_finished(job.slug, "FAILED", **metrics.waits(job))
-        return failed
 
 
 def served_slugs(settings: Settings) -> list[str]:
