@@ -42,8 +42,10 @@ _INT_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
 # JSON Schema patterns (ECMA-262) of what `Text` and `MediaUrl` accept
 NO_NUL = r"^[^\x00]*$"
 NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # some character other than white space
+# a port is 0..65535: the server's own upload URLs carry five-digit ports too
+PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 MEDIA_URL = (
-    r"^(https?://[A-Za-z0-9_.-]+(:[0-9]{1,4})?([/?#][!-~]*)?"
+    rf"^(https?://[A-Za-z0-9_.-]+(:{PORT})?([/?#][!-~]*)?"
     r"|data:(image|video)/[A-Za-z0-9.+-]+(;base64)?,[A-Za-z0-9+/=]*)$"
 )
 
