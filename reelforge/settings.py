@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     idempotency_hours: float = Field(
         24.0, ge=24, description="how long an Idempotency-Key is remembered"
     )
+    # the key cache (accounts/keys.py KeyCache): the bound on a revoke made elsewhere
+    key_cache_seconds: float = Field(
+        5.0, ge=0, le=300, description="an API process remembers a key it authenticated "
+        "this long: a key revoked by another process (the CLI, another API replica) still "
+        "works there until then; a revoke through this process's API is at once; 0: off",
+    )  # fmt: skip
 
     # --- jobs ---------------------------------------------------------------------------
     retention_seconds: float = Field(

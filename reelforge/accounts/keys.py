@@ -5,6 +5,12 @@ A key reads `rfk_<id>_<secret>`. The database keeps its id (the visible prefix
 secret is 256 random bits, so a fast hash is as good as a slow one here (there is
 nothing to brute-force), and a dump of the database lets nobody call the API.
 Hashes are compared with `hmac.compare_digest`, in constant time.
+
+A `KeyCache` remembers for a few seconds (REELFORGE_KEY_CACHE_SECONDS) the callers it
+authenticated, by their key's SHA-256, so that a key seen a moment ago costs neither a
+hash-and-query nor any I/O. The price is a bound: a key revoked by another process (the
+CLI, another API replica) still works here until its entry expires; `revoke` in this
+process forgets it at once in every cache of the process.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
+import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -28,6 +36,8 @@ PREFIX = "rfk"
 MAX_NAME_LENGTH = 128
 MAX_RATE_LIMIT = 1_000_000  # requests per minute (the column is a 32-bit INTEGER)
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+MAX_CACHED = 10_000  # callers a KeyCache remembers (the oldest go first)
+MAX_REFUSED = 1_000  # unknown or revoked keys it remembers as such (repeats: no query)
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,66 @@ class KeyInfo:
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+ADMIN_CALLER: Final = Caller(ADMIN, ADMIN, None, 0)  # the operator: never rate limited
+
+
+class Refused:
+    """What a KeyCache says of a key it remembers as unknown or revoked."""
+
+
+REFUSED: Final = Refused()
+_caches: weakref.WeakSet[KeyCache] = weakref.WeakSet()  # this process's, for `revoke`
+
+
+class KeyCache:
+    """Callers authenticated in the last `ttl` seconds, by the SHA-256 of their key, and
+    (fewer) keys refused in that time. `lookup` does no I/O; `ttl` 0 remembers nothing."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._callers: dict[str, tuple[float, Caller]] = {}  # hash -> (expires, caller)
+        self._refused: dict[str, float] = {}  # hash -> expires
+        self._lock = threading.Lock()  # writers: the event loop and the thread pool
+        _caches.add(self)
+
+    def lookup(self, presented: str) -> Caller | Refused | None:
+        """The caller `presented` stood for a moment ago, REFUSED, or None: not known."""
+        if not self.ttl:
+            return None
+        digest, now = _hash(presented), time.monotonic()
+        hit = self._callers.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        refused = self._refused.get(digest)
+        if refused is not None and refused > now:
+            return REFUSED
+        return None
+
+    def remember(self, presented: str, caller: Caller | None) -> None:
+        if not self.ttl:
+            return
+        digest, expires = _hash(presented), time.monotonic() + self.ttl
+        with self._lock:
+            if caller is None:
+                _put(self._refused, digest, expires, MAX_REFUSED)
+            else:
+                _put(self._callers, digest, (expires, caller), MAX_CACHED)
+
+    def forget(self, key_id: str) -> None:
+        """Drop every entry of key `key_id` (revoked)."""
+        with self._lock:
+            for digest, (_expires, caller) in list(self._callers.items()):
+                if caller.key_id == key_id:
+                    del self._callers[digest]
+
+
+def _put(entries: dict[str, Any], digest: str, value: Any, limit: int) -> None:
+    entries.pop(digest, None)  # re-inserted last: the dict keeps insertion order
+    entries[digest] = value
+    while len(entries) > limit:
+        del entries[next(iter(entries))]
 
 
 def issue(
@@ -110,10 +180,29 @@ def issue(
     return raw, KeyInfo(key_id, account, name, slugs, rate_limit, now, None)
 
 
-def authenticate(engine: Engine, presented: str, admin_key: str) -> Caller | None:
-    """The caller a presented key stands for, or None (unknown, malformed or revoked)."""
+def recall(presented: str, admin_key: str, cache: KeyCache | None) -> Caller | Refused | None:
+    """What `authenticate` would say without the database: the admin, or what `cache`
+    remembers (a caller, or REFUSED); None when only the database can tell. No I/O."""
     if hmac.compare_digest(presented.encode(), admin_key.encode()):
-        return Caller(ADMIN, ADMIN, None, 0)  # the operator: never rate limited
+        return ADMIN_CALLER
+    return cache.lookup(presented) if cache is not None else None
+
+
+def authenticate(
+    engine: Engine, presented: str, admin_key: str, cache: KeyCache | None = None
+) -> Caller | None:
+    """The caller a presented key stands for, or None (unknown, malformed or revoked);
+    from `cache` when it knows the key, else from the database (and `cache` learns it)."""
+    known = recall(presented, admin_key, cache)
+    if known is not None:
+        return known if isinstance(known, Caller) else None
+    caller = _look_up(engine, presented)
+    if cache is not None:
+        cache.remember(presented, caller)
+    return caller
+
+
+def _look_up(engine: Engine, presented: str) -> Caller | None:
     prefix, _, rest = presented.partition("_")
     key_id, _, _secret = rest.partition("_")
     row = None
@@ -146,6 +235,8 @@ def revoke(engine: Engine, key_id: str) -> KeyInfo | None:
             .values(revoked_at=time.time())
         )
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one_or_none()
+    for cache in list(_caches):  # this process refuses it at once (others: within their TTL)
+        cache.forget(key_id)
     return None if row is None else _info(row)
 
 

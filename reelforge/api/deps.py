@@ -1,4 +1,8 @@
-"""FastAPI dependencies that read like prose: `owner: OwnerDep`, `caller: CallerDep`."""
+"""FastAPI dependencies that read like prose: `owner: OwnerDep`, `caller: CallerDep`.
+
+They are `async` and do no I/O on the way that matters (a key seen a moment ago, an
+in-memory rate limit): FastAPI runs a sync dependency in the thread pool, a hop per
+dependency per request. Whatever blocks (the database, Redis) goes to the pool."""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
+from limits.storage import MemoryStorage
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from reelforge.accounts import keys
-from reelforge.accounts.keys import Caller
+from reelforge.accounts.keys import Caller, KeyCache
 from reelforge.accounts.prices import PriceTable
 from reelforge.accounts.ratelimit import RateLimiter
 from reelforge.endpoints import UrlChecker
@@ -38,33 +44,46 @@ class Services:
     prices: PriceTable  # what a job costs
     timings: StatsCache  # what the fleet measured per model and size (ETAs)
     watch: Watch = field(init=False)  # the stream clients' one reader (set by create_app)
+    key_cache: KeyCache = field(init=False)  # callers authenticated a moment ago
+
+    def __post_init__(self) -> None:
+        self.key_cache = KeyCache(self.settings.key_cache_seconds)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_caller(
+async def get_caller(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Caller:
     """The key's caller, its request counted against its rate limit (401, 429)."""
     if not x_api_key:
         raise Unauthorized("Missing API key: send it in the x-api-key header")
-    caller = keys.authenticate(services.db, x_api_key, services.admin_key)
+    # 1. The key: from the cache (no I/O), else from the database in the thread pool
+    caller = keys.recall(x_api_key, services.admin_key, services.key_cache)
     if caller is None:
+        caller = await run_in_threadpool(
+            keys.authenticate, services.db, x_api_key, services.admin_key, services.key_cache
+        )
+    if not isinstance(caller, Caller):
         raise Unauthorized("Invalid API key")
-    services.limiter.check(caller)
+    # 2. Its rate limit: counting in memory is CPU only; in Redis it is a round trip
+    if isinstance(services.limiter.storage, MemoryStorage):
+        services.limiter.check(caller)
+    else:
+        await run_in_threadpool(services.limiter.check, caller)
     return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_owner(caller: CallerDep) -> str:
+async def get_owner(caller: CallerDep) -> str:
     """The account the caller acts for: it owns the jobs the caller submits."""
     return caller.account
 
@@ -77,7 +96,11 @@ def get_base_url(request: Request, services: ServicesDep) -> str:
     return services.settings.public_url or str(request.base_url).rstrip("/")
 
 
-BaseUrlDep = Annotated[str, Depends(get_base_url)]
+async def _base_url(request: Request, services: ServicesDep) -> str:
+    return get_base_url(request, services)
+
+
+BaseUrlDep = Annotated[str, Depends(_base_url)]
 
 
 def find_job(services: Services, job_id: str, owner: str) -> Job:

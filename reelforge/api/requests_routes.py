@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from reelforge import views
 from reelforge.accounts import credits
@@ -47,11 +48,18 @@ def result_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
 
 
 @router.get("/v2/requests/{request_id}/status")
-def get_status(
+async def get_status(
     request_id: str, owner: OwnerDep, services: ServicesDep, base_url: BaseUrlDep
 ) -> JSONResponse:
     """State and progress of a request (never its output)."""
-    return status_answer(services, find_job(services, request_id, owner), base_url)
+    # the most polled route: one hop to the thread pool for all that blocks (the job's
+    # row; for a QUEUED job its place and the live workers), rendered on the event loop
+    facts = await run_in_threadpool(_status_facts, services, request_id, owner)
+    return _answer(facts.job, status.body(facts, base_url))
+
+
+def _status_facts(services: Services, request_id: str, owner: str) -> status.StatusFacts:
+    return status.facts(services, find_job(services, request_id, owner))
 
 
 @router.get("/v2/requests/{request_id}")

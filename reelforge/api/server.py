@@ -1,24 +1,31 @@
 """How uvicorn serves the API: its options from the settings, and a time limit on request
 heads that uvicorn lacks.
 
-uvicorn (0.54, h11) closes a kept-alive connection that stays idle `timeout_keep_alive`
+uvicorn (0.55) closes a kept-alive connection that stays idle `timeout_keep_alive`
 seconds, but nothing bounds how long a request line and headers may take: a fresh
 connection has no timer at all, and the keep-alive timer is cancelled by the first byte
-of the next request. h11 bounds only their size (16 KiB). So a client sending a byte now
-and then (a slowloris) would hold its connection forever. `HeaderTimeoutH11` adds one
-timer per request head, from the connection's opening or from the first byte of the
-head, cancelled once h11 has the whole head; when it fires the connection is closed.
+of the next request. h11 bounds only their size (16 KiB); httptools (llhttp) not even
+that. So a client sending a byte now and then (a slowloris) would hold its connection
+forever. Both protocols here add one timer per request head, from the connection's
+opening or from the first byte of the head, cancelled once the whole head is in; when it
+fires the connection is closed. `HeaderTimeoutHttpTools` (the fast parser of
+`uvicorn[standard]`, the one we serve with) also refuses a head over 16 KiB, as h11 does.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from reelforge.settings import Settings
+
+DEFAULT_HEADER_TIMEOUT = Settings.model_fields["http_header_timeout_seconds"].default
+MAX_HEAD_BYTES = 16 * 1024  # request line and headers (h11's own default bound)
 
 
 class HeaderTimeoutH11(H11Protocol):
@@ -26,8 +33,11 @@ class HeaderTimeoutH11(H11Protocol):
     arrived `header_timeout` seconds after the connection opened or the head began.
     `uvicorn --http reelforge.api.server:HeaderTimeoutH11` uses the default."""
 
-    header_timeout: float = Settings.model_fields["http_header_timeout_seconds"].default
     _head_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, header_timeout: float = DEFAULT_HEADER_TIMEOUT, **kw: Any):
+        super().__init__(*args, **kw)
+        self.header_timeout = header_timeout
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -55,16 +65,114 @@ class HeaderTimeoutH11(H11Protocol):
             self.transport.close()
 
 
+class HeadTooLarge(Exception):
+    """Raised in a parser callback: httptools turns it into a parser error (a 400)."""
+
+
+class HeaderTimeoutHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the same head timer as `HeaderTimeoutH11`, and
+    a 400 for a head over MAX_HEAD_BYTES. The parser reports a request's begin, its
+    complete head and its end; the timer runs while a head is awaited (from the first
+    byte of a chunk that left it incomplete) and no answer is being sent (bytes a client
+    sends while its answer is on the way are pipelined: their timer starts once it is
+    done). `uvicorn --http reelforge.api.server:HeaderTimeoutHttpTools` uses the default."""
+
+    def __init__(self, *args: Any, header_timeout: float = DEFAULT_HEADER_TIMEOUT, **kw: Any):
+        super().__init__(*args, **kw)
+        self.header_timeout = header_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._in_head = False  # a request began and its head is not complete yet
+        self._in_message = False  # a request began and its body is not complete yet
+        self._head_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer(self.loop.time())
+
+    def data_received(self, data: bytes) -> None:
+        arrived = self.loop.time()
+        super().data_received(data)
+        awaiting_head = self._in_head or not self._in_message
+        if self._head_timer is None and awaiting_head and self._answered():
+            self._start_head_timer(arrived)  # the first byte of an incomplete head
+
+    def on_message_begin(self) -> None:
+        self._in_head = self._in_message = True
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._head_timer is not None:
+            self._head_timer.cancel()  # the whole head is in
+            self._head_timer = None
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._in_head and self._head_timer is None and not self.transport.is_closing():
+            self._start_head_timer(self.loop.time())  # a pipelined head, still incomplete
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def _count(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES:
+            raise HeadTooLarge(f"request head over {MAX_HEAD_BYTES} bytes")
+
+    def _answered(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _start_head_timer(self, since: float) -> None:
+        if not self.transport.is_closing():
+            when = since + self.header_timeout
+            self._head_timer = self.loop.call_at(when, self._head_too_slow)
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if not self._answered():
+            return  # an answer is on the way: on_response_complete starts the timer again
+        if (self._in_head or not self._in_message) and not self.transport.is_closing():
+            self.transport.close()
+
+
+@dataclass(frozen=True)
+class WithHeaderTimeout:
+    """uvicorn's `http=`: makes `protocol` connections with `header_timeout`. A plain
+    picklable value (not a class made at run time), so that `workers=N` can send it to
+    its worker processes."""
+
+    protocol: type[HeaderTimeoutHttpTools] | type[HeaderTimeoutH11]
+    header_timeout: float
+
+    def __call__(self, *args: Any, **kwargs: Any) -> asyncio.Protocol:
+        return self.protocol(*args, header_timeout=self.header_timeout, **kwargs)
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `uvicorn.Config` / `uvicorn.run` serving the API."""
-    protocol = type(
-        "HeaderTimeoutH11", (HeaderTimeoutH11,),
-        {"header_timeout": settings.http_header_timeout_seconds},
-    )  # fmt: skip
+    """Keyword arguments for `uvicorn.Config` / `uvicorn.run` serving the API: uvloop and
+    httptools (`uvicorn[standard]`), with the head timer above."""
     return {
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
         "timeout_keep_alive": settings.http_keepalive_seconds,
-        "http": protocol,
+        "loop": "uvloop",
+        "http": WithHeaderTimeout(HeaderTimeoutHttpTools, settings.http_header_timeout_seconds),
     }

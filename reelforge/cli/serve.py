@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import Annotated
@@ -13,6 +14,7 @@ from reelforge import metrics
 from reelforge.cli.common import DataDirOpt, console, open_database
 from reelforge.cli.common import load_settings as _settings
 from reelforge.cli.failures import database_errors, fail
+from reelforge.settings import Settings
 
 app = typer.Typer()
 
@@ -28,6 +30,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     data_dir: DataDirOpt = None,
+    api_workers: Annotated[
+        int,
+        typer.Option(
+            "--api-workers",
+            min=1,
+            help="API processes sharing the port (each counts rate limits on its own "
+            "unless REELFORGE_RATE_LIMIT_STORAGE_URL is redis://)",
+        ),
+    ] = 1,
 ) -> None:
     """Run the API and one worker on this machine (embedded SQLite and local files)."""
     settings = _settings(host=host, port=port, data_dir=data_dir)
@@ -35,16 +46,22 @@ def serve(
     # is first imported (by the API's modules below, or by the child, which inherits it)
     metrics.use_directory(settings.metrics_dir or settings.data_dir / "metrics")
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from reelforge import accounts
+    from reelforge.accounts import credits
     from reelforge.api.app import create_app
     from reelforge.api.server import uvicorn_options
+    from reelforge.storage import load_secret
     from reelforge.worker.process import WorkerFailed, WorkerProcess
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # 1. The database answers (else one line naming it)
-    with open_database(settings):
-        pass
+    # 1. The database answers (else one line naming it); what several API processes
+    #    would otherwise race to create at once is made here, once
+    with open_database(settings) as db:
+        if api_workers > 1:
+            credits.ensure_admin(db, settings.admin_credits)
+            load_secret(settings.signing_secret, settings.data_dir)
     # 2. A SIGTERM (a container runtime's stop) or SIGINT, at any time from here, stops
     #    the worker properly (it hands its job back) before serve exits. uvicorn handles
     #    them while it runs, then restores these handlers and raises the signal again.
@@ -72,14 +89,39 @@ def serve(
         if first_start:
             console.print(f"[bold]Admin API key:[/bold] {key}")
             console.print(f"(saved to {accounts.admin_key_path(settings)}; keep it secret)")
-        api = create_app(settings)
         base = settings.public_url or f"http://{settings.host}:{settings.port}"
         console.print(f"Reelforge on {base}  (SDK: SegmindClient(base_url='{base}/v1'))")
-        config = uvicorn.Config(api, **uvicorn_options(settings))  # timeouts: api/server.py
-        servers.append(uvicorn.Server(config))
-        if not stopping.is_set():
-            servers[0].run()
+        options = uvicorn_options(settings)  # uvloop, httptools, timeouts: api/server.py
+        if api_workers == 1:
+            servers.append(uvicorn.Server(uvicorn.Config(create_app(settings), **options)))
+            if not stopping.is_set():
+                servers[0].run()
+        elif not stopping.is_set():
+            # N processes on one socket, each building its app from the environment
+            os.environ.update(_environment(settings))
+            config = uvicorn.Config(
+                "reelforge.api.app:app_from_env", factory=True, workers=api_workers, **options
+            )
+            # uvicorn's supervisor: it restarts a dead API process, and takes over SIGINT
+            # and SIGTERM until it has stopped them all; then ours again (the worker)
+            supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+            if stopping.is_set():  # a signal came just before it took over
+                supervisor.should_exit.set()
+            supervisor.run()
+            stopping.set()
+            signal.signal(signal.SIGTERM, _on_signal)
+            signal.signal(signal.SIGINT, _on_signal)
     # leaving the block stopped the worker: its job is back in the queue
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """What the API processes need to build the same settings from the environment (the
+    flags' values; the rest came from it)."""
+    return {
+        "REELFORGE_HOST": settings.host,
+        "REELFORGE_PORT": str(settings.port),
+        "REELFORGE_DATA_DIR": str(settings.data_dir.resolve()),
+    }
 
 
 @app.command()

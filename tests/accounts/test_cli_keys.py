@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import httpx
 
@@ -20,8 +21,15 @@ def _cli(server, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+KEY_CACHE_SECONDS = 1.0  # the server's bound on a revoke made by another process
+
+
+def _credits_status(server, headers: dict[str, str]) -> int:
+    return httpx.get(f"{server.base_url}/v1/get-user-credits", headers=headers).status_code
+
+
 def test_create_use_grant_list_revoke(backend, start_server):
-    server = start_server()
+    server = start_server(REELFORGE_KEY_CACHE_SECONDS=str(KEY_CACHE_SECONDS))
     created = _cli(
         server, "keys", "create", "--name", "team-a", "--credits", "1",
         "--slugs", V6, "--rate-limit", "100",
@@ -45,6 +53,10 @@ def test_create_use_grant_list_revoke(backend, start_server):
     assert "team-a" in shown.stdout and "unlimited" in shown.stdout  # admin: unlimited
     revoked = _cli(server, "keys", "revoke", prefix)
     assert revoked.returncode == 0, revoked.stderr
-    assert httpx.get(f"{server.base_url}/v1/get-user-credits", headers=headers).status_code == 401
+    # the CLI is another process: the server refuses the key once its cache entry expires
+    deadline = time.monotonic() + KEY_CACHE_SECONDS + 1.0
+    while (status := _credits_status(server, headers)) != 401 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status == 401
     refused = _cli(server, "credits", "grant", "nobody", "2")
     assert refused.returncode == 1 and "Account nobody not found" in refused.stderr
