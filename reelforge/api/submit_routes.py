@@ -35,7 +35,6 @@ class ModelName(StringConvertor):
 register_url_convertor("model", ModelName())
 router = APIRouter()
 
-SYNC_POLL_SECONDS = 0.2  # how often a waiting sync call re-reads its job
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 
@@ -139,21 +138,27 @@ async def run_sync(
 
 
 async def _wait(services: Services, job_id: str, base_url: str) -> Job:
-    """The job once terminal; 504 naming it past the sync timeout."""
+    """The job once terminal; 504 naming it past the sync timeout. Woken by the stream's
+    reader (watch.py), which learns of each change as the stream does."""
     deadline = time.monotonic() + services.settings.sync_timeout
-    while True:
+    async with services.watch.subscribe(job_id) as sub:
+        # subscribed first, read second: an end in between is offered, not lost
         job = await run_in_threadpool(services.queue.get, job_id)
-        if job is None:  # a replayed submit whose job has expired since
-            raise NotFound(f"Request {job_id} not found")
-        if job.terminal:
-            return job
-        if time.monotonic() >= deadline:
-            links = views.Links(base_url, job.id)
-            raise GatewayTimeout(
-                f"Request {job.id} is still running after {services.settings.sync_timeout:g} s; "
-                f"poll {links.status_url} for its result",
-                request_id=job.id,
-                status_url=links.status_url,
-                response_url=links.response_url,
-            )
-        await anyio.sleep(SYNC_POLL_SECONDS)
+        while job is not None and not job.terminal:
+            with anyio.move_on_after(deadline - time.monotonic()):
+                update = await sub.next()
+                job = None if update.facts is None else update.facts.job
+                continue
+            job = await run_in_threadpool(services.queue.get, job_id)  # the last word
+            if job is not None and not job.terminal:
+                links = views.Links(base_url, job.id)
+                raise GatewayTimeout(
+                    f"Request {job.id} is still running after "
+                    f"{services.settings.sync_timeout:g} s; poll {links.status_url} for its result",
+                    request_id=job.id,
+                    status_url=links.status_url,
+                    response_url=links.response_url,
+                )
+    if job is None:  # a replayed submit whose job has expired since
+        raise NotFound(f"Request {job_id} not found")
+    return job

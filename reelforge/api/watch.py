@@ -2,8 +2,10 @@
 
 Every client of `GET /v2/requests/{id}/stream` subscribes here; the reader re-reads the
 watched jobs (one query for all of them, plus a queue-position count per QUEUED one) when
-PostgreSQL NOTIFYs a change (jobs/changes.py), else every `stream_poll_seconds` (SQLite,
-or a lost notification), and offers each changed job's `StatusFacts` to its subscribers.
+told of a change (jobs/changes.py: PostgreSQL NOTIFY, or on SQLite a poke of this
+process's socket, jobs/signals.py), and anyway every `stream_poll_seconds` on SQLite
+(a lost poke, a socket that could not be bound) or every second on PostgreSQL, and offers
+each changed job's `StatusFacts` to its subscribers.
 A watcher therefore costs no query of its own per tick, and however many clients watch
 one job, it is read once. A subscriber keeps only the newest facts: a slow client skips
 states, it never makes the server buffer them.
@@ -26,7 +28,7 @@ from reelforge.accounts import credits
 from reelforge.api import status
 from reelforge.api.deps import Services
 from reelforge.api.status import StatusFacts
-from reelforge.jobs import Job, changes
+from reelforge.jobs import Job, changes, signals
 from reelforge.jobs.schema import jobs
 from reelforge.jobs.wakeup import Wakeup
 
@@ -78,6 +80,8 @@ class Watch:
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
         self._listening = services.db.dialect.name == "postgresql"
+        # SQLite: a socket that the job-changing transactions poke (else only the poll)
+        self._poked = signals.database_of(services.db) is not None
 
     @property
     def watched(self) -> int:
@@ -87,7 +91,7 @@ class Watch:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="reelforge-watch")
-        if self._listening:
+        if self._listening or self._poked:
             self._listener = threading.Thread(
                 target=self._listen, args=(loop,), name="reelforge-watch-listen", daemon=True
             )
@@ -174,10 +178,10 @@ class Watch:
                 sub.offer(update)
 
     def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
-        """PostgreSQL: wake the reader on every NOTIFY of a job change."""
+        """Wake the reader on every NOTIFY (PostgreSQL) or poke (SQLite) of a job change."""
         wakeup = Wakeup(self.services.db, channel=changes.CHANNEL)
         try:
-            while not self._stopping.is_set():
+            while wakeup.listening and not self._stopping.is_set():
                 if wakeup.wait(0.5) and self._subs:
                     loop.call_soon_threadsafe(self._wake.set)
         except RuntimeError:  # the loop closed under us: the server is stopping

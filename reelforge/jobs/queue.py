@@ -35,17 +35,15 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 
 from reelforge import metrics
-from reelforge.jobs import billing, outbox, timings
+from reelforge.jobs import billing, outbox, timings, wakeup
 from reelforge.jobs.changes import announce
 from reelforge.jobs.db import connect, migrate
 from reelforge.jobs.record import Job, NewJob, Status
 from reelforge.jobs.schema import jobs
-from reelforge.jobs.wakeup import CHANNEL
 from reelforge.settings import Settings
 
 
@@ -89,10 +87,7 @@ class JobQueue:
             "webhook_events": list(new.webhook_events) if new.webhook else None,
         }
         row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
-        if conn.dialect.name == "postgresql":  # wake a listening worker (see wakeup.py)
-            conn.execute(
-                text("SELECT pg_notify(:channel, :slug)"), {"channel": CHANNEL, "slug": new.slug}
-            )
+        wakeup.notify(conn, new.slug)  # idle workers, once committed (see wakeup.py)
         return Job.from_row(row)
 
     def get(self, job_id: str) -> Job | None:

@@ -1,10 +1,12 @@
-"""Waking idle workers when work arrives: PostgreSQL LISTEN/NOTIFY, else a short poll.
+"""Waking idle workers when work arrives: PostgreSQL LISTEN/NOTIFY, or a local socket.
 
-`JobQueue.submit` sends `NOTIFY reelforge_jobs` in the submitting transaction (so the
-notification is delivered only once the job is visible). A worker blocks on its LISTEN
-connection for at most `REELFORGE_POLL_SECONDS` and then claims; the timeout remains
-as a backstop for lost notifications and for lease-expired jobs, which notify nobody.
-On SQLite there is nothing to listen to, and the worker simply polls.
+`JobQueue.submit` calls `notify`: on PostgreSQL it sends `NOTIFY reelforge_jobs` in the
+submitting transaction (delivered only once the job is visible); on SQLite it pokes the
+workers' sockets beside the database once that transaction committed (signals.py). A
+worker blocks on its LISTEN connection or socket for at most `REELFORGE_POLL_SECONDS`
+and then claims; the timeout remains as a backstop for lost notifications and for
+lease-expired jobs, which notify nobody. Where no socket can be bound (or for an
+in-memory database) the worker simply polls.
 
 A LISTEN connection that drops (a database restart, a failover, an administrator's
 pg_terminate_backend) is opened again at once; while that fails, the worker polls and
@@ -17,16 +19,28 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
+
+from reelforge.jobs import changes, signals
 
 CHANNEL = "reelforge_jobs"
+KINDS = {CHANNEL: signals.WORKER, changes.CHANNEL: signals.API}  # SQLite: socket kinds
 RECONNECT_FIRST_SECONDS = 1.0
 RECONNECT_MAX_SECONDS = 30.0
 log = logging.getLogger("reelforge.worker")
 
 
+def notify(conn: Connection, slug: str) -> None:
+    """Wake idle workers once the transaction on `conn` that queued a `slug` job commits."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_notify(:channel, :slug)"), {"channel": CHANNEL, "slug": slug})
+    else:
+        signals.after_commit(conn, signals.WORKER)
+
+
 class Wakeup:
-    """LISTENs on `channel` (new jobs by default; API processes use it for job changes)."""
+    """LISTENs on `channel` (new jobs by default; API processes use it for job changes);
+    on SQLite, binds a socket of that channel's kind (signals.py)."""
 
     def __init__(self, db: Engine, channel: str = CHANNEL):
         self._channel = channel
@@ -34,19 +48,24 @@ class Wakeup:
         self._conn: Any = None  # a psycopg.Connection in autocommit, LISTENing
         self._failures = 0  # connection attempts failed in a row
         self._next_try = 0.0  # monotonic time of the next connection attempt
+        self._bell: signals.Doorbell | None = None  # SQLite: this process's socket
         if db.dialect.name == "postgresql":
             url = db.url.set(drivername="postgresql")
             self._url = url.render_as_string(hide_password=False)
             self._connect()
+        elif (database := signals.database_of(db)) is not None:
+            self._bell = signals.Doorbell.open(database, KINDS[channel])
 
     @property
     def listening(self) -> bool:
-        """Whether notifications can arrive at all (PostgreSQL)."""
-        return self._url is not None
+        """Whether notifications can arrive at all (PostgreSQL, or a bound socket)."""
+        return self._url is not None or self._bell is not None
 
     def wait(self, timeout: float) -> bool:
         """Return when a job may be waiting, or after `timeout` seconds. True when a
         notification came (or may have been missed: a lost connection), else False."""
+        if self._bell is not None:
+            return self._bell.wait(timeout)
         if self._url is None:
             time.sleep(timeout)
             return False
@@ -72,6 +91,9 @@ class Wakeup:
 
     def close(self) -> None:
         self._close()
+        bell, self._bell = self._bell, None
+        if bell is not None:
+            bell.close()
 
     def _connect(self) -> bool:
         """Open the LISTEN connection, unless the last failure is too recent."""
