@@ -7,6 +7,8 @@ untagged file renders with shifted colours in some of them) and AAC at 48 kHz st
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,33 +20,87 @@ from reelforge.task import Clip
 
 AUDIO_RATE = 48_000  # AAC at 48 kHz is what every browser and editor expects
 AUDIO_BITRATE = 160_000
-CRF = "20"  # visually near-lossless for generated footage, small enough to serve
-PRESET = "veryfast"  # CPU encode must stay a small fraction of generation time
+# libx264, tuned with bench/encode.py (1080p, 8 s; BENCHMARKS.md) against diffusers'
+# `encode_video` (x264's defaults: CRF 23, preset medium, mbtree on): a file no larger at
+# no lower SSIM, though mbtree must stay off here (see _add_video_stream). The encode runs
+# beside the GPU, not in its way, so preset slow is worth its time. Without mbtree the
+# bits are best spent by variance AQ (aq-mode=2) with psy-rd off: psy-rd keeps grain and
+# sharpness at a cost in bits and in fidelity to the frames (SSIM).
+CRF = "22.8"
+PRESET = "slow"
+X264_PARAMS = "mbtree=0:aq-mode=2:psy=0"
+# NVENC on CUDA workers whose GPU has the encoder: constant quality (VBR, cq, no bit-rate
+# cap), preset p6 of p1 (fastest) .. p7 (best), spatial AQ. Not yet measured on a GPU.
+NVENC_OPTIONS = {
+    "preset": "p6",
+    "tune": "hq",
+    "rc": "vbr",
+    "cq": "26",
+    "b": "0",
+    "spatial-aq": "1",
+    "profile": "high",
+}
+CODECS = ("libx264", "h264_nvenc")
 _AAC_FRAME = 1024  # samples per AAC frame (the encoder's fixed frame size)
 
 
-def encode_mp4(clip: Clip, width: int, height: int, path: Path) -> None:
+def choose_codec(device: str, can_open: Callable[[str], bool] | None = None) -> str:
+    """The H.264 encoder for a worker whose engine runs on `device` (torch's name).
+
+    "h264_nvenc" on a CUDA device when it can really be opened there: PyAV's wheels list
+    it even on machines without a GPU, and some data-centre GPUs (A100, H100) have no
+    NVENC unit. Anything else gets "libx264". `can_open` checks one encoder by name
+    (default: open it on a tiny frame, once per process).
+    """
+    check = can_open or _can_open
+    if str(device).startswith("cuda") and check("h264_nvenc"):
+        return "h264_nvenc"
+    return "libx264"
+
+
+@functools.cache
+def _can_open(name: str) -> bool:
+    if name not in av.codecs_available:
+        return False
+    ctx = av.CodecContext.create(name, "w")
+    if not isinstance(ctx, av.VideoCodecContext):
+        return False
+    ctx.width, ctx.height, ctx.pix_fmt = 256, 256, "yuv420p"
+    ctx.time_base = Fraction(1, 24)
+    try:
+        ctx.open()
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+    return True
+
+
+def encode_mp4(clip: Clip, width: int, height: int, path: Path, codec: str = "libx264") -> None:
     """Write `clip` to `path` as a browser-ready MP4 of exactly `width` x `height`.
 
     Every frame is conformed with `media.conform.cover_frame`: centre-cropped to the
     target aspect ratio (a no-op when the ratios already match, a few pixels when the
     engine rendered at the nearest /32 size) and scaled with Lanczos, then encoded with
-    libx264 (yuv420p, CRF 20, preset veryfast) at exactly `clip.fps` (a rational time base,
-    so 24 fps stays exact and the file holds exactly `len(clip.frames)` frames). When
+    `codec` in yuv420p (libx264: CRF 22.8, preset slow, `X264_PARAMS`; h264_nvenc:
+    `NVENC_OPTIONS`; `choose_codec` picks one for a device) at exactly `clip.fps` (a
+    rational time base, so 24 fps stays exact and the file holds exactly
+    `len(clip.frames)` frames). When
     `clip.audio` is set it is made stereo, resampled to 48 kHz with
     `media.conform.resample_audio`, padded with silence or trimmed to the video's duration
     and encoded as AAC.
     `+faststart` puts the index at the front so browsers can start playing at once.
 
-    Raises ValueError for an empty clip or odd/non-positive output sizes. A partial file
+    Raises ValueError for an empty clip, odd/non-positive output sizes or a codec not in
+    `CODECS`. A partial file
     is removed when encoding fails.
     """
     _check_args(clip, width, height)
+    if codec not in CODECS:
+        raise ValueError(f"codec must be one of {', '.join(CODECS)}, got {codec!r}")
     rate = _rate(clip.fps)
     path = Path(path)
     try:
         with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            video = _add_video_stream(out, rate, width, height)
+            video = _add_video_stream(out, codec, rate, width, height)
             audio = None
             if clip.audio is not None:
                 audio = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
@@ -82,8 +138,8 @@ def _rate(fps: float) -> Fraction:
     return rate
 
 
-def _add_video_stream(out, rate: Fraction, width: int, height: int):
-    stream = out.add_stream("libx264", rate=rate)
+def _add_video_stream(out, codec: str, rate: Fraction, width: int, height: int):
+    stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.time_base = 1 / rate  # one tick per frame: pts = frame index, no rounding
     ctx = stream.codec_context
@@ -92,7 +148,15 @@ def _add_video_stream(out, rate: Fraction, width: int, height: int):
     # mbtree off: with it on, libx264 output depended on the process's heap contents (in
     # a worker that has run torch, the same frames encoded twice gave different bytes),
     # which broke "same seed, same video". Costs a little compression, nothing visible.
-    stream.options = {"crf": CRF, "preset": PRESET, "profile": "high", "x264-params": "mbtree=0"}
+    if codec == "h264_nvenc":
+        stream.options = dict(NVENC_OPTIONS)
+    else:
+        stream.options = {
+            "crf": CRF,
+            "preset": PRESET,
+            "profile": "high",
+            "x264-params": X264_PARAMS,
+        }
     return stream
 
 

@@ -33,7 +33,7 @@ from reelforge.jobs import Job, JobQueue, fleet
 from reelforge.jobs.history import thumbnail_key
 from reelforge.jobs.wakeup import Wakeup
 from reelforge.media.conform import cover_frame, retimed_count
-from reelforge.media.encode import encode_mp4
+from reelforge.media.encode import choose_codec, encode_mp4
 from reelforge.media.probe import probe
 from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
@@ -248,7 +248,9 @@ class Worker:
             #    check what we made
             beat.progress(0.9, "encoding mp4")
             out = workdir / "output.mp4"
-            encode_mp4(clip, task.width, task.height, out)
+            encode_mp4(
+                clip, task.width, task.height, out, choose_codec(getattr(self.engine, "device", ""))
+            )
             thumbnail = workdir / "thumbnail.jpg"
             write_thumbnail(clip, task.width, task.height, thumbnail)
             facts = probe(out)

@@ -9,8 +9,9 @@ import av
 import numpy as np
 import pytest
 
+from reelforge.media import encode
 from reelforge.media.conform import cover_frame
-from reelforge.media.encode import encode_mp4
+from reelforge.media.encode import choose_codec, encode_mp4
 from reelforge.media.ingest import load_video
 from reelforge.media.probe import probe
 from reelforge.task import Clip
@@ -157,3 +158,70 @@ def test_bad_arguments_raise_value_error(
     with pytest.raises(ValueError, match=message):
         encode_mp4(Clip(frames, 24.0), *size, path)
     assert not path.exists()
+
+
+# --- the codec: libx264 by default, h264_nvenc on a CUDA worker that can open it -------------
+
+
+@pytest.mark.parametrize("device", ["cpu", "mps", "unknown", ""])
+def test_devices_other_than_cuda_get_libx264_even_with_nvenc(device: str) -> None:
+    assert choose_codec(device, can_open=lambda name: True) == "libx264"
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "cuda:3"])
+def test_cuda_gets_nvenc_when_it_opens(device: str) -> None:
+    asked: list[str] = []
+    assert choose_codec(device, can_open=lambda name: asked.append(name) or True) == "h264_nvenc"
+    assert asked == ["h264_nvenc"]
+
+
+def test_cuda_without_a_usable_nvenc_gets_libx264() -> None:
+    assert choose_codec("cuda:0", can_open=lambda name: False) == "libx264"
+
+
+def test_the_real_check_on_this_machine() -> None:
+    # PyAV's wheels list h264_nvenc even where no GPU can run it: only opening it tells
+    nvenc_works = encode._can_open("h264_nvenc")
+    assert choose_codec("cuda:0") == ("h264_nvenc" if nvenc_works else "libx264")
+    assert choose_codec("cpu") == "libx264"
+    assert encode._can_open("libx264")
+    assert not encode._can_open("no-such-encoder")
+
+
+def test_nvenc_stream_carries_its_options_and_the_colour_tags(tmp_path: Path) -> None:
+    # building the stream needs no GPU (opening it does): check what it would be given
+    with av.open(str(tmp_path / "n.mp4"), "w", format="mp4") as out:
+        stream = encode._add_video_stream(out, "h264_nvenc", Fraction(24), 1920, 1080)
+        assert stream.codec_context.name == "h264_nvenc"
+        assert dict(stream.options) == encode.NVENC_OPTIONS
+        assert "mbtree" not in str(stream.options) and "crf" not in stream.options
+        ctx = stream.codec_context
+        assert (ctx.width, ctx.height, ctx.pix_fmt) == (1920, 1080, "yuv420p")
+        assert (ctx.color_primaries, ctx.color_trc, ctx.colorspace) == (1, 1, 1)
+
+
+def test_libx264_stream_keeps_mbtree_off(tmp_path: Path) -> None:
+    with av.open(str(tmp_path / "x.mp4"), "w", format="mp4") as out:
+        stream = encode._add_video_stream(out, "libx264", Fraction(24), 64, 48)
+        options = dict(stream.options)
+    assert options["crf"] == encode.CRF and options["preset"] == encode.PRESET
+    assert "mbtree=0" in options["x264-params"]
+
+
+def test_unknown_codec_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.mp4"
+    with pytest.raises(ValueError, match="codec must be one of libx264, h264_nvenc"):
+        encode_mp4(Clip(colour_bars(2, 64, 48), 24.0), 64, 48, path, codec="libx265")
+    assert not path.exists()
+
+
+def test_same_clip_gives_the_same_bytes(tmp_path: Path, bars_clip: Clip) -> None:
+    # "same seed, same video" rests on this (tests/api/test_ltx2_api.py checks it end to end)
+    first, again = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    for path in (first, again):
+        encode_mp4(bars_clip, 320, 240, path, codec="libx264")
+    assert first.read_bytes() == again.read_bytes()
+    facts = probe(first)
+    assert (facts.width, facts.height, facts.frame_count) == (320, 240, 121)
+    assert facts.duration == pytest.approx(121 / 24, abs=FRAME)
+    assert facts.audio_duration == pytest.approx(facts.duration, abs=FRAME)
