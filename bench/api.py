@@ -135,10 +135,11 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, key: str, connections: int, seconds: float) -> dict[str, float]:
     command = ["taskset", "-c", str(LOAD_CPU), "wrk", "-t1", f"-c{connections}",
-               f"-d{seconds:g}s", "--latency", "-H", f"x-api-key: {key}", url]  # fmt: skip
+               f"-d{seconds:g}s", "--timeout", "10s", "--latency",
+               "-H", f"x-api-key: {key}", url]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad or "Socket errors" in out:
+    if bad or re.search(r"Socket errors: connect [1-9]|read [1-9]|write [1-9]", out):
         raise RuntimeError(f"failed requests:\n{out}")
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
+import anyio
 from fastapi import Depends, Header, Request
 from limits.storage import MemoryStorage
 from sqlalchemy import Engine
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from reelforge.api.watch import Watch
 
 
+STATUS_READ_THREADS = 4
+
+
 @dataclass
 class Services:
     """What the routes share; built once by create_app."""
@@ -45,9 +49,13 @@ class Services:
     timings: StatsCache  # what the fleet measured per model and size (ETAs)
     watch: Watch = field(init=False)  # the stream clients' one reader (set by create_app)
     key_cache: KeyCache = field(init=False)  # callers authenticated a moment ago
+    # threads for /status reads: a few, not the pool's 40, where 64 polling clients would
+    # fight for the GIL (and SQLite's lock) and stretch the slowest answers
+    status_reads: anyio.CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.settings.key_cache_seconds)
+        self.status_reads = anyio.CapacityLimiter(STATUS_READ_THREADS)
 
 
 async def get_services(request: Request) -> Services:

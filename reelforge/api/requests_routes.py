@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from reelforge import views
 from reelforge.accounts import credits
@@ -54,7 +54,9 @@ async def get_status(
     """State and progress of a request (never its output)."""
     # the most polled route: one hop to the thread pool for all that blocks (the job's
     # row; for a QUEUED job its place and the live workers), rendered on the event loop
-    facts = await run_in_threadpool(_status_facts, services, request_id, owner)
+    facts = await anyio.to_thread.run_sync(
+        _status_facts, services, request_id, owner, limiter=services.status_reads
+    )
     return _answer(facts.job, status.body(facts, base_url))
 
 
