@@ -49,11 +49,13 @@ def test_concurrent_claims_never_share_a_job(make_queue):
 
 
 def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue):
-    queue = make_queue(lease=0.3)
+    # a lease of seconds, not tenths: on a loaded machine two claims in a row can be
+    # 0.3 s apart, and the "still held" check would see a lapsed lease
+    queue = make_queue(lease=2)
     queue.submit(NewJob(slug="s", owner="a", params={}))
     zombie = queue.claim("w1")
     assert queue.claim("w2") is None  # lease still held
-    time.sleep(0.4)
+    time.sleep(2.1)
     retry = queue.claim("w2")
     assert retry is not None and retry.attempt == 2 and retry.worker_id == "w2"
     # the paused first worker wakes up: none of its writes land
@@ -67,11 +69,11 @@ def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue)
 
 
 def test_heartbeat_keeps_the_claim(make_queue):
-    queue = make_queue(lease=0.3)
+    queue = make_queue(lease=2)  # seconds, so a loaded machine's delays stay inside it
     queue.submit(NewJob(slug="s", owner="a", params={}))
     job = queue.claim("w1")
     for _ in range(4):
-        time.sleep(0.15)
+        time.sleep(1.0)  # four times past half the lease: only the heartbeats keep it
         assert queue.heartbeat(job) == (True, False)
     assert queue.claim("w2") is None
 

@@ -263,9 +263,14 @@ def _history(page: Any, completed: list[str], failed: str) -> None:
     item = "#history li[data-request-id='{}']"
     page.wait_for_selector(item.format(failed) + "[data-status='FAILED']")
     for request_id in completed:
-        row = page.wait_for_selector(item.format(request_id) + "[data-status='COMPLETED']")
-        thumbnail = row.wait_for_selector("img.thumb")
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail)
+        # by selector, not element handle: the list may be drawn again meanwhile (the
+        # stream's end refreshes it), which detaches a handle taken before
+        thumbnail = item.format(request_id) + "[data-status='COMPLETED'] img.thumb"
+        page.wait_for_function(
+            "sel => { const img = document.querySelector(sel);"
+            " return img !== null && img.complete && img.naturalWidth > 0; }",
+            arg=thumbnail,
+        )
     ids = page.eval_on_selector_all("#history li", "rows => rows.map(r => r.dataset.requestId)")
     assert ids[:3] == [failed, *reversed(completed)]  # newest first
     # one click reopens the first video...
