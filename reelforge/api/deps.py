@@ -68,8 +68,13 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def get_caller(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Caller:
-    """The key's caller, its request counted against its rate limit (401, 429)."""
+    """The key's caller, its request counted against its rate limit (401, 429). The key
+    comes in `x-api-key` or, as the OpenAI SDK sends it, `Authorization: Bearer <key>`."""
+    if not x_api_key and authorization:
+        scheme, _, token = authorization.partition(" ")
+        x_api_key = token.strip() if scheme.lower() == "bearer" else None
     if not x_api_key:
         raise Unauthorized("Missing API key: send it in the x-api-key header")
     # 1. The key: from the cache (no I/O), else from the database in the thread pool

@@ -27,6 +27,7 @@ from reelforge.endpoints.fields import (
     random_seed,
     show,
 )
+from reelforge.endpoints.sizes import explicit_size
 from reelforge.errors import BadRequest
 from reelforge.task import FPS, Clip, GenerationTask
 
@@ -90,7 +91,12 @@ class Endpoint(ABC):
 
     def price(self, params: Mapping[str, Any]) -> float:
         """Credits for this job. The aspect is the requested one (an input image's own
-        aspect is not known before it is downloaded)."""
+        aspect is not known before it is downloaded). An explicit `size` is priced at
+        its own pixels."""
+        size = explicit_size(params)
+        if size is not None:
+            fast = params["motion_mode"] == "fast"
+            return pricing.credits_at(*size, seconds=params["duration"], fast=fast)
         return pricing.credits(
             quality=params["quality"],
             aspect=params.get("aspect_ratio") or "16:9",

@@ -26,7 +26,7 @@ from reelforge.endpoints.fields import (
     sent,
 )
 from reelforge.endpoints.prompting import compose_from
-from reelforge.endpoints.sizes import ASPECT_RATIOS, output_size_for
+from reelforge.endpoints.sizes import ASPECT_RATIOS, explicit_size, output_size_for
 from reelforge.errors import BadRequest
 from reelforge.task import FPS, GenerationTask
 
@@ -57,7 +57,9 @@ class Extend(Endpoint):
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         video = clip(media, "video_url")
         # no aspect_ratio parameter: the input video's own aspect, snapped
-        width, height = output_size_for(params["quality"], "16:9", video, tuple(ASPECT_RATIOS))
+        width, height = explicit_size(params) or output_size_for(
+            params["quality"], "16:9", video, tuple(ASPECT_RATIOS)
+        )
         return GenerationTask(
             kind="extend",
             prompt=compose_from(params),

@@ -19,5 +19,10 @@ FAST_FACTOR = 0.5  # motion_mode=fast
 def credits(*, quality: str, aspect: str, seconds: int, fast: bool) -> float:
     """The price of `seconds` of video at `quality` and `aspect`, rounded to 1/10000."""
     width, height = output_size(quality, aspect)
+    return credits_at(width, height, seconds=seconds, fast=fast)
+
+
+def credits_at(width: int, height: int, *, seconds: int, fast: bool) -> float:
+    """The price of `seconds` of video at exactly width x height, rounded to 1/10000."""
     rate = CREDITS_PER_MEGAPIXEL_SECOND * (FAST_FACTOR if fast else 1.0)
     return round(width * height / 1e6 * seconds * rate, 4)

@@ -10,7 +10,7 @@ wants multiples of 32) and the encoder scales to exactly this size.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # Every aspect ratio an endpoint accepts, as (width, height). The Pixverse 5 family and
@@ -70,3 +70,16 @@ def nearest_aspect(width: int, height: int, allowed: Sequence[str]) -> str:
         return abs(math.log(w / h) - target)
 
     return min(allowed, key=distance)
+
+
+def explicit_size(params: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The exact output size a job was given as `size` ("WIDTHxHEIGHT"), or None.
+
+    Not a parameter of any endpoint (their schemas refuse it): the OpenAI Videos API
+    (`reelforge.openai_api`) sets it after validation, since its sizes (1024x1792, ...)
+    are not a quality x aspect ratio of the table above."""
+    size = params.get("size")
+    if not isinstance(size, str):
+        return None
+    width, _, height = size.partition("x")
+    return int(width), int(height)

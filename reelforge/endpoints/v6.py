@@ -23,7 +23,7 @@ from reelforge.endpoints.fields import (
     Switch,
 )
 from reelforge.endpoints.prompting import enhance_prompt
-from reelforge.endpoints.sizes import V6_ASPECTS, output_size_for
+from reelforge.endpoints.sizes import V6_ASPECTS, explicit_size, output_size_for
 from reelforge.task import GenerationTask
 
 
@@ -47,7 +47,7 @@ class V6(Endpoint):
 
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         first = image(media, "image_url") if params["image_url"] else None
-        width, height = output_size_for(
+        width, height = explicit_size(params) or output_size_for(
             params["quality"], params["aspect_ratio"], first, V6_ASPECTS
         )
         return GenerationTask(
