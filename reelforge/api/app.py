@@ -43,6 +43,8 @@ from reelforge.jobs.history import thumbnail_key
 from reelforge.jobs.timings import StatsCache
 from reelforge.metrics.http import HttpMetrics
 from reelforge.metrics.readiness import Readiness
+from reelforge.openai_api import reads as openai_reads
+from reelforge.openai_api import writes as openai_writes
 from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
 
@@ -128,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(history_routes.router)  # GET /v1/requests, before /v1/{slug}
+    app.include_router(openai_reads)  # the OpenAI Videos API (GET, DELETE /v1/videos...)
     web_routes.install(app, services.storage)  # the playground at / and /web/
 
     @app.get("/v1/get-user-credits")
@@ -168,6 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
     accepting = [Depends(require_room)]
     # POST /v1/files, before /v1/{slug}
     app.include_router(uploads_routes.router, dependencies=accepting)
+    app.include_router(openai_writes, dependencies=accepting)  # POST /v1/videos...
     # last: /v1/{slug} and /v2/{slug} would otherwise shadow the fixed paths above
     app.include_router(submit_routes.router, dependencies=accepting)
     openapi.install(app)  # /openapi.json: per-model paths, the key, the real statuses
