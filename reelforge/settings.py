@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(5.0, gt=0)
     poll_seconds: float = Field(0.5, gt=0, description="how often an idle worker looks for jobs")
     max_attempts: int = Field(3, ge=1, description="claims per job before it ends FAILED")
+    pipeline_depth: int = Field(
+        2, ge=0, le=8, description="generated jobs a worker may have encoding or waiting to "
+        "be encoded while its device runs the next (each holds its decoded frames in memory); "
+        "0: one job at a time, nothing prepared ahead",
+    )  # fmt: skip
     reap_seconds: float = Field(30.0, gt=0, description="how often expired jobs are deleted")
     worker_slugs: str | None = Field(
         None, description="comma-separated endpoints this worker serves; default: all"

@@ -153,9 +153,13 @@ class JobQueue:
 
     # --- worker side ---------------------------------------------------------------------
 
-    def claim(self, worker_id: str, slugs: Iterable[str] | None = None) -> Job | None:
+    def claim(
+        self, worker_id: str, slugs: Iterable[str] | None = None, busy: Iterable[str] = ()
+    ) -> Job | None:
         """Take the oldest runnable job: QUEUED, or PROCESSING with an expired lease
-        (its worker died). Jobs that used up their attempts end FAILED instead."""
+        (its worker died). Jobs that used up their attempts end FAILED instead. `busy`:
+        jobs the claiming worker runs already (a lease that lapsed under its own hands, a
+        stuck heartbeat: another worker may take it over, this one must not again)."""
         now = time.time()
         lease_lost = and_(jobs.c.status == Status.PROCESSING.value, jobs.c.lease_until < now)
         with self.db.begin() as conn:
@@ -194,6 +198,8 @@ class JobQueue:
                 )
                 if slugs is not None:
                     candidate = candidate.where(jobs.c.slug.in_(list(slugs)))
+                if busy := list(busy):
+                    candidate = candidate.where(jobs.c.id.not_in(busy))
                 row = conn.execute(
                     update(jobs)
                     .where(jobs.c.id == candidate.scalar_subquery())

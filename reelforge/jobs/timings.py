@@ -28,6 +28,9 @@ from reelforge.jobs.schema import timing_stats
 
 WEIGHT = 0.2  # each new measurement's weight in the running means (after the first)
 AFTER_DENOISING = ("decoding", "encoding mp4", "uploading")  # stages after the last step
+# a pipelined worker's job waits for the device or the encoder while another job has it:
+# time a worker's throughput does not depend on, left out of the job time
+WAITING = ("waiting for the device", "waiting for the encoder")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ def record(conn: Connection, slug: str, size: str, timings: Mapping[str, float])
     now = time.time()
     after = sum(timings.get(stage, 0.0) for stage in AFTER_DENOISING)
     fresh = {
-        "job_seconds": float(timings.get("total", 0.0)),
+        "job_seconds": float(timings.get("total", 0.0))
+        - sum(timings.get(stage, 0.0) for stage in WAITING),
         "step_seconds": timings.get("step_seconds"),
         "steps": int(timings["steps"]) if timings.get("steps") else None,
         "after_seconds": after,

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -42,12 +43,16 @@ from reelforge.webhooks.delivery import WebhookSender
 from reelforge.worker import cleanup, faults
 from reelforge.worker.heartbeat import Heartbeat
 from reelforge.worker.inputs import Inputs
+from reelforge.worker.pipeline import Finisher, Prefetch, Run
 
 log = logging.getLogger("reelforge.worker")
 
 DB_RETRY_FIRST_SECONDS = 1.0  # a database fault: wait 1 s, doubling ...
 DB_RETRY_MAX_SECONDS = 30.0  # ... up to 30 s, then every 30 s until it answers
 THUMBNAIL_QUALITY = 85  # JPEG quality of the first frame shown in the history
+PREPARED = 0.05  # the progress of a job whose inputs are ready; generation makes 0.05 .. 0.9
+PREFETCH_LOOK_SECONDS = 0.1  # how soon a prefetch notices that the device is done
+SHUTDOWN_FINISH_SECONDS = 10.0  # a stopping worker finishes what it generated this long
 
 
 class Shutdown(BaseException):
@@ -77,6 +82,11 @@ class Worker:
         self.hostname = socket.gethostname()
         self.id = f"{self.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.slugs = served_slugs(settings)
+        self.codec = choose_codec(getattr(engine, "device", ""))
+        self._in_flight: set[Run] = set()  # claimed and not ended: handed back on shutdown
+        self._in_flight_lock = threading.Lock()
+        self._on_device: str | None = None  # the job the device runs, for the fleet view
+        self._last_beat = -float("inf")  # when this worker's presence was last renewed
 
     def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> None:
         """Serve jobs until `stop` is set (checked between jobs). `ready()` is called once,
@@ -85,45 +95,51 @@ class Worker:
         wakeup = Wakeup(db)
         backoff = faults.Backoff(DB_RETRY_FIRST_SECONDS, DB_RETRY_MAX_SECONDS)
         registered = False
-        last_beat = 0.0
         # the outbox's sender: a thread of every worker, from registration to exit
         sender = WebhookSender(self.settings, db, self.storage, self.inputs.signer)
+        depth = self.settings.pipeline_depth
+        finisher = Finisher(self._finish_and_end, depth) if depth else None
+        prefetch: Prefetch | None = None
         try:
+            ready_run: Run | None = None  # prepared while the device ran the last job
             while not stop.is_set():
-                try:
-                    if not registered:
-                        self._start(ready)
-                        registered = True
-                        sender.start()
-                    # idle presence at the heartbeat rate, not at every poll (a write each
-                    # time); while a job runs, its Heartbeat thread keeps it fresh
-                    if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
-                        self._presence(None)
-                        last_beat = time.monotonic()
-                    job = self.queue.claim(self.id, self.slugs)
-                    backoff.reset()
-                except Exception as exc:
-                    fault = faults.fault_of(exc)
-                    if fault is None:
-                        raise
-                    delay = backoff.next()
-                    log.warning(
-                        "worker %s: %s (%s); trying again in %g s",
-                        self.id,
-                        fault.what,
-                        fault.detail,
-                        delay,
-                    )
-                    stop.wait(delay)
+                if not registered:
+                    if not self._with_backoff(lambda: self._start(ready), stop, backoff):
+                        continue
+                    registered = True
+                    sender.start()
+                run, ready_run = ready_run, None
+                if run is None:
+                    run = self._claim_and_prepare(stop, wakeup, backoff)
+                    if run is None:
+                        continue
+                if finisher is None:  # the serial worker: one job at a time, start to end
+                    if self._device_stage(run):
+                        self._finish_and_end(run)
                     continue
-                if job is None:
-                    wakeup.wait(self.settings.poll_seconds)
-                    continue
-                self._presence(job.id)
-                self.process(job)
-                self._presence(None, finished=True)
-                last_beat = time.monotonic()
+                # the pipelined worker: the next job is prepared while this one generates,
+                # and this one is finished while the next one generates
+                prefetch = None if stop.is_set() else Prefetch(
+                    lambda done: self._prefetch(done, wakeup)
+                )  # fmt: skip
+                if self._device_stage(run):
+                    if finisher.busy:  # its frames wait; the stage says so (and is timed)
+                        run.beat.progress(0.9, "waiting for the encoder")
+                    finisher.submit(run)
+                if prefetch is not None:
+                    ready_run, prefetch = prefetch.result(), None
+        except Shutdown:
+            # hand back what the device has not made yet; let the finisher end what it has
+            if prefetch is not None:
+                prefetch.result_within(self.settings.heartbeat_seconds)
+            if finisher is not None and not finisher.drain(SHUTDOWN_FINISH_SECONDS):
+                log.warning("shutting down with jobs still finishing; handing them back")
+            self._hand_back_all()
+            raise
         finally:
+            if finisher is not None:
+                finisher.close(SHUTDOWN_FINISH_SECONDS)
+            self._hand_back_all()  # a prepared job that `stop` left unrun
             sender.stop()
             wakeup.close()
             if registered:
@@ -131,6 +147,209 @@ class Worker:
                     fleet.unregister(db, self.id)
                 except Exception as exc:  # a full disk: the row lapses and shows as gone
                     log.warning("could not unregister %s (%s)", self.id, faults.one_line(exc))
+
+    def _with_backoff(
+        self, call: Callable[[], Any], stop: threading.Event, backoff: faults.Backoff
+    ) -> bool:
+        """`call()`; after a fault of the database or the machine, wait out the back-off
+        and return False (the caller tries again). Anything else is a bug: raised."""
+        try:
+            call()
+        except Exception as exc:
+            fault = faults.fault_of(exc)
+            if fault is None:
+                raise
+            delay = backoff.next()
+            log.warning(
+                "worker %s: %s (%s); trying again in %g s", self.id, fault.what, fault.detail, delay
+            )
+            stop.wait(delay)
+            return False
+        backoff.reset()
+        return True
+
+    def _claim_and_prepare(
+        self, stop: threading.Event, wakeup: Wakeup, backoff: faults.Backoff
+    ) -> Run | None:
+        """An idle worker: claim the next job and prepare it, or wait for one (a wake-up,
+        else the poll) and return None."""
+        claimed: list[Job | None] = [None]
+
+        def claim() -> None:
+            # idle presence at the heartbeat rate, not at every poll (a write each time)
+            if time.monotonic() - self._last_beat >= self.settings.heartbeat_seconds:
+                self._presence(None)
+            claimed[0] = self.queue.claim(self.id, self.slugs, busy=self._busy())
+
+        if not self._with_backoff(claim, stop, backoff):
+            return None
+        job = claimed[0]
+        if job is None:
+            wakeup.wait(self.settings.poll_seconds)
+            return None
+        run = self._begin(job)
+        return run if self._stage(run, self._prepare) else None
+
+    def _prefetch(self, device_done: threading.Event, wakeup: Wakeup) -> Run | None:
+        """While the device is busy: claim and prepare the next job, at once and then on
+        every wake-up (or poll) until the device is done. A fault just gives up: the idle
+        loop will claim with its back-off."""
+        last_claim = -float("inf")
+        while True:
+            if time.monotonic() - last_claim >= self.settings.poll_seconds:
+                last_claim = time.monotonic()
+                try:
+                    job = self.queue.claim(self.id, self.slugs, busy=self._busy())
+                except Exception as exc:
+                    if faults.fault_of(exc) is None:
+                        raise
+                    log.warning("prefetch: could not claim (%s)", faults.one_line(exc))
+                    return None
+                if job is not None:
+                    run = self._begin(job)
+                    if self._stage(run, self._prepare):
+                        run.beat.progress(PREPARED, "waiting for the device")
+                        return run
+                    continue  # it ended (bad input): look for another
+            if device_done.is_set():
+                return None
+            if wakeup.wait(PREFETCH_LOOK_SECONDS):  # a submit: look now
+                last_claim = -float("inf")
+
+    # --- one job's stages ---------------------------------------------------------------
+
+    def process(self, job: Job) -> None:
+        """Run one claimed job, start to end, in this thread: to COMPLETED or FAILED, or
+        back to the queue after a fault of this machine's; never raises for the job's sake."""
+        run = self._begin(job)
+        try:
+            if self._stage(run, self._prepare) and self._device_stage(run):
+                self._finish_and_end(run)
+        except Shutdown:
+            self._hand_back_all()
+            raise
+
+    def _begin(self, job: Job) -> Run:
+        log.info("job %s (%s) attempt %d started", job.id, job.slug, job.attempt)
+        run = Run(job, Heartbeat(self.queue, job, self.settings.heartbeat_seconds))
+        run.beat.__enter__()
+        with self._in_flight_lock:
+            self._in_flight.add(run)
+        return run
+
+    def _stage(self, run: Run, stage: Callable[[Run], None]) -> bool:
+        """Run one stage of `run`; after an error, write how the job ended and say False."""
+        job = run.job
+        try:
+            stage(run)
+            return True
+        except JobError as exc:
+            log.info("job %s failed: %s", job.id, exc)
+            self._end(run, functools.partial(self.queue.fail, job, str(exc)))
+        except Exception as exc:
+            self._end(run, self._after_crash(job, exc))
+        return False
+
+    def _device_stage(self, run: Run) -> bool:
+        """Generate `run` on the device; the fleet view names it meanwhile."""
+        self._on_device = run.job.id
+        self._presence(run.job.id)
+        try:
+            return self._stage(run, self._generate)
+        finally:
+            self._on_device = None
+
+    def _end(self, run: Run, finish: Callable[[], bool]) -> None:
+        """Write how `run` ended, then stop its heartbeat and remove its working files."""
+        try:
+            self._write(run.job, finish, run.beat)
+        finally:
+            self._close(run)
+            self._presence(self._on_device, finished=True)
+
+    def _close(self, run: Run) -> None:
+        with self._in_flight_lock:
+            self._in_flight.discard(run)
+        run.ended.set()
+        run.clip = None  # the frames' memory, now
+        run.beat.__exit__(None, None, None)
+        if run.workdir is not None:
+            shutil.rmtree(run.workdir, ignore_errors=True)
+
+    def _busy(self) -> list[str]:
+        with self._in_flight_lock:
+            return [run.job.id for run in self._in_flight]
+
+    def _hand_back_all(self) -> None:
+        """Give every job claimed and not ended back to the queue (shutting down)."""
+        with self._in_flight_lock:
+            runs = list(self._in_flight)
+        for run in runs:
+            try:
+                self.queue.release(run.job)
+                log.info("job %s handed back to the queue", run.job.id)
+            except Exception as exc:  # its lease will lapse, and it runs again then
+                log.warning("could not hand %s back (%s)", run.job.id, faults.one_line(exc))
+            self._close(run)
+
+    def _prepare(self, run: Run) -> None:
+        """1. Fetch and decode the inputs; 2. resolve the parameters into one engine task."""
+        job = run.job
+        endpoint = endpoints.get(job.slug)
+        if endpoint is None:  # a slug removed after the job was accepted
+            raise JobError(f"model {job.slug} is no longer served here")
+        run.workdir = Path(tempfile.mkdtemp(prefix=cleanup.workdir_prefix(job.id)))
+        run.beat.progress(0.01, "fetching inputs")
+        media = self.inputs.ingest_all(endpoint.media_fields, job.params, run.workdir)
+        run.endpoint, run.task = endpoint, endpoint.plan(job.params, media)
+
+    def _generate(self, run: Run) -> None:
+        """3. Generate (progress 0.05 .. 0.9 of the whole job) and check what came."""
+        assert run.task is not None
+        beat, task = run.beat, run.task
+        started = time.monotonic()
+        run.clip = self.engine.generate(
+            task,
+            lambda fraction, stage: beat.progress(PREPARED + 0.85 * fraction, stage),
+            beat.cancelled,
+        )
+        run.seconds["generate"] = time.monotonic() - started
+        _check_clip(task, run.clip)  # an engine's mistake fails the job, never ships
+
+    def _finish(self, run: Run) -> None:
+        """4. Encode the exact output size, its first frame as the thumbnail, and check
+        what we made; 5. store (whatever goes wrong there is the store's fault)."""
+        job, beat, task, clip = run.job, run.beat, run.task, run.clip
+        assert task is not None and clip is not None and run.workdir is not None
+        assert run.endpoint is not None
+        if beat.claim_lost.is_set():  # taken over while it waited: nothing of ours to store
+            raise JobError("the claim on this job was lost")
+        started = time.monotonic()
+        beat.progress(0.9, "encoding mp4")
+        out = run.workdir / "output.mp4"
+        encode_mp4(clip, task.width, task.height, out, self.codec)
+        thumbnail = run.workdir / "thumbnail.jpg"
+        write_thumbnail(clip, task.width, task.height, thumbnail)
+        run.clip = None  # encoded: the frames can go before the upload
+        facts = probe(out)
+        inference_time = run.seconds.get("generate", 0.0) + time.monotonic() - started
+        beat.progress(0.95, "uploading")
+        key = f"outputs/{job.id}/{job.attempt}.mp4"
+        self._store(key, out, thumbnail)
+        run.output = Output(
+            key,
+            dataclasses.asdict(facts),
+            inference_time,
+            run.endpoint.price(job.params),
+            beat.clock.timings(),
+        )
+
+    def _finish_and_end(self, run: Run) -> None:
+        """Encode, store and record a generated job (the finisher's work, when pipelined)."""
+        if self._stage(run, self._finish):
+            self._end(run, functools.partial(self._record, run.job, run.output))
+
+    # --- registration, presence and the end of a job -----------------------------------
 
     def _start(self, ready: Callable[[], None] | None) -> None:
         within = fleet.live_window(self.settings.heartbeat_seconds)
@@ -144,35 +363,11 @@ class Worker:
         """Renew this worker's row; best effort (the job's own writes are what count)."""
         try:
             fleet.beat(self.db, self.id, current_job, finished=finished)
+            self._last_beat = time.monotonic()
         except Exception as exc:
             if faults.fault_of(exc) is None:
                 raise
             log.warning("could not renew the presence of %s (%s)", self.id, faults.one_line(exc))
-
-    def process(self, job: Job) -> None:
-        """Run one claimed job to COMPLETED or FAILED, or back to the queue after a fault
-        of this machine's; never raises for the job's sake."""
-        log.info("job %s (%s) attempt %d started", job.id, job.slug, job.attempt)
-        with Heartbeat(self.queue, job, self.settings.heartbeat_seconds) as beat:
-            finish: Callable[[], bool]
-            try:
-                try:
-                    output = self._produce(job, beat)
-                except JobError as exc:
-                    log.info("job %s failed: %s", job.id, exc)
-                    finish = functools.partial(self.queue.fail, job, str(exc))
-                except Exception as exc:
-                    finish = self._after_crash(job, exc)
-                else:
-                    finish = functools.partial(self._record, job, output)
-                self._write(job, finish, beat)
-            except Shutdown:
-                try:
-                    self.queue.release(job)
-                    log.info("job %s handed back to the queue", job.id)
-                except Exception as exc:  # its lease will lapse, and it runs again then
-                    log.warning("could not hand %s back (%s)", job.id, faults.one_line(exc))
-                raise
 
     def _after_crash(self, job: Job, exc: Exception) -> Callable[[], bool]:
         """The write that ends a job whose run raised `exc`: back to the queue after a
@@ -224,48 +419,6 @@ class Worker:
                     delay,
                 )
                 time.sleep(delay)
-
-    def _produce(self, job: Job, beat: Heartbeat) -> Output:
-        endpoint = endpoints.get(job.slug)
-        if endpoint is None:  # a slug removed after the job was accepted
-            raise JobError(f"model {job.slug} is no longer served here")
-        with tempfile.TemporaryDirectory(prefix=cleanup.workdir_prefix(job.id)) as tmp:
-            workdir = Path(tmp)
-            # 1. Fetch and decode the inputs
-            beat.progress(0.01, "fetching inputs")
-            media = self.inputs.ingest_all(endpoint.media_fields, job.params, workdir)
-            # 2. Resolve the parameters into one engine task
-            task = endpoint.plan(job.params, media)
-            # 3. Generate (progress 0.05 .. 0.9 of the whole job)
-            started = time.monotonic()
-            clip = self.engine.generate(
-                task,
-                lambda fraction, stage: beat.progress(0.05 + 0.85 * fraction, stage),
-                beat.cancelled,
-            )
-            _check_clip(task, clip)  # an engine's mistake fails the job, never ships
-            # 4. Encode the exact output size, its first frame as the thumbnail, and
-            #    check what we made
-            beat.progress(0.9, "encoding mp4")
-            out = workdir / "output.mp4"
-            encode_mp4(
-                clip, task.width, task.height, out, choose_codec(getattr(self.engine, "device", ""))
-            )
-            thumbnail = workdir / "thumbnail.jpg"
-            write_thumbnail(clip, task.width, task.height, thumbnail)
-            facts = probe(out)
-            inference_time = time.monotonic() - started
-            # 5. Store (whatever goes wrong there is the store's fault, not the request's)
-            beat.progress(0.95, "uploading")
-            key = f"outputs/{job.id}/{job.attempt}.mp4"
-            self._store(key, out, thumbnail)
-        return Output(
-            key,
-            dataclasses.asdict(facts),
-            inference_time,
-            endpoint.price(job.params),
-            beat.clock.timings(),
-        )
 
     def _store(self, key: str, mp4: Path, thumbnail: Path) -> None:
         """The mp4 under `key`, then its thumbnail; a StorageFault leaves neither."""

@@ -167,11 +167,11 @@ def test_the_worker_rides_out_a_database_that_fails(make_worker, monkeypatch):
     claim = worker.queue.claim
     claims: list[int] = []
 
-    def flaky_claim(*args: Any) -> Job | None:
+    def flaky_claim(*args: Any, **kwargs: Any) -> Job | None:
         claims.append(1)
         if len(claims) <= 3:
             raise database_full()
-        return claim(*args)
+        return claim(*args, **kwargs)
 
     def always_full(*_args: Any, **_kwargs: Any) -> Any:
         raise database_full()
