@@ -27,6 +27,7 @@ from reelforge.accounts.idempotency import MAX_KEY_LENGTH
 from reelforge.api import answers
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
 from reelforge.endpoints import Endpoint
+from reelforge.openai_api import docs as openai_docs
 
 SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 SCHEME = {
@@ -112,6 +113,7 @@ class Operation:
     described: dict[int, str] = field(default_factory=dict)
     public: bool = False
     extra: dict[int, dict[str, Any]] = field(default_factory=dict)  # non-error answers
+    error_schema: str = "Error"  # the body of its errors (OpenAIError on the OpenAI routes)
 
 
 _REQUEST = Operation(
@@ -252,6 +254,9 @@ _RUN = Operation(
         504: _json(_ref("StillRunning"), "Still running past the sync timeout: poll it"),
     },
 )
+# the OpenAI Videos API (reelforge/openai_api/docs.py): its errors are OpenAI's
+for _key, (_ok, _errors, _described) in openai_docs.OPERATIONS.items():
+    OPERATIONS[_key] = Operation("openai", _ok, _errors, _described, error_schema="OpenAIError")
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -307,7 +312,7 @@ def _describe(operation: dict[str, Any], spec: Operation) -> None:
             responses[str(status)] = spec.extra[status]
             continue
         text = spec.described.get(status, ERRORS[status])
-        responses[str(status)] = _json(_ref("Error"), text)
+        responses[str(status)] = _json(_ref(spec.error_schema), text)
         if status == 429:
             responses["429"]["headers"] = {
                 "Retry-After": _header({"type": "integer"}, "seconds to wait"),
@@ -360,7 +365,7 @@ def _model_operation(method: str, path: str) -> Operation | None:
 
 
 def _answer_schemas() -> dict[str, Any]:
-    models: list[type[BaseModel]] = list(answers.MODELS)
+    models: list[type[BaseModel]] = [*answers.MODELS, *openai_docs.MODELS]
     _, top = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
     )

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from reelforge import endpoints, metrics, uploads
 from reelforge.accounts.keys import Caller
@@ -23,9 +24,18 @@ from reelforge.endpoints.fields import Text
 from reelforge.errors import BadRequest, Forbidden, InputError, NotFound
 from reelforge.jobs import Job, NewJob, Status
 from reelforge.media.probe import probe
-from reelforge.openai_api import content, forms, listing, mapping
+from reelforge.openai_api import content, docs, forms, listing, mapping
 from reelforge.openai_api.errors import OpenAIRoute
 
+
+class VideoId(StringConvertor):
+    """{video_id:video}: any id but the fixed paths beside it (GET /v1/videos/extensions
+    is a 405, POST only; not "Video extensions not found")."""
+
+    regex = "(?!(?:extensions|edits)$)[^/]+"
+
+
+register_url_convertor("video", VideoId())
 reads = APIRouter(route_class=OpenAIRoute)
 writes = APIRouter(route_class=OpenAIRoute)
 
@@ -111,7 +121,7 @@ def _validated(slug: str, fields: dict[str, Any], services: Services) -> dict[st
     return endpoint.validate(fields, url_checker=services.url_checker)
 
 
-@writes.post("/v1/videos")
+@writes.post("/v1/videos", openapi_extra=docs.CREATE_BODY)
 async def create_video(request: Request, caller: CallerDep, services: ServicesDep) -> JSONResponse:
     """Create a video: text to video, or image to video with input_reference."""
     _allowed(caller, mapping.CREATE_SLUG)
@@ -145,7 +155,7 @@ async def create_video(request: Request, caller: CallerDep, services: ServicesDe
     return JSONResponse(mapping.video_object(job))
 
 
-@writes.post("/v1/videos/{video_id}/remix")
+@writes.post("/v1/videos/{video_id:video}/remix", openapi_extra=docs.REMIX_BODY)
 async def remix_video(
     video_id: str, request: Request, caller: CallerDep, services: ServicesDep
 ) -> JSONResponse:
@@ -177,7 +187,7 @@ async def remix_video(
     return JSONResponse(mapping.video_object(job))
 
 
-@writes.post("/v1/videos/extensions")
+@writes.post("/v1/videos/extensions", openapi_extra=docs.EXTEND_BODY)
 async def extend_video(request: Request, caller: CallerDep, services: ServicesDep) -> JSONResponse:
     """Continue a completed video (by id, or the mp4 itself) by `seconds`."""
     _allowed(caller, mapping.EXTEND_SLUG)
@@ -259,20 +269,20 @@ def list_videos(
     )
 
 
-@reads.get("/v1/videos/{video_id}")
+@reads.get("/v1/videos/{video_id:video}")
 def get_video(video_id: str, owner: OwnerDep, services: ServicesDep) -> JSONResponse:
     """A video's state."""
     return JSONResponse(mapping.video_object(find_video(services, video_id, owner)))
 
 
-@reads.delete("/v1/videos/{video_id}")
+@reads.delete("/v1/videos/{video_id:video}")
 def delete_video(video_id: str, owner: OwnerDep, services: ServicesDep) -> JSONResponse:
     """Delete a video and its files (a running one is cancelled first)."""
     listing.delete(services.queue, services.storage, find_video(services, video_id, owner))
     return JSONResponse({"id": video_id, "object": "video.deleted", "deleted": True})
 
 
-@reads.get("/v1/videos/{video_id}/content", response_model=None)
+@reads.get("/v1/videos/{video_id:video}/content", response_model=None)
 async def download_content(
     video_id: str,
     owner: OwnerDep,
