@@ -13,39 +13,17 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from reelforge.engines.schedule import Checkpoint
+from reelforge.engines.schedule import Schedule as Schedule  # where it was
 from reelforge.engines.tiny import MARKER, build_tiny_checkpoint
 from reelforge.settings import Settings
 
 log = logging.getLogger(__name__)
-
-REAL_DEFAULT_STEPS = 30  # diffusers' (and Lightricks') default for the non-distilled model
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    source: str  # what from_pretrained gets: a local directory or a hub repo id
-    marker: dict[str, Any] = field(default_factory=dict)  # reelforge.json, {} when absent
-
-    @property
-    def tiny(self) -> bool:
-        return bool(self.marker.get("tiny"))
-
-    @property
-    def distilled(self) -> bool:
-        """Distilled weights run 8 fixed sigmas without guidance.
-
-        Detected by an explicit `"distilled": true/false` in reelforge.json, else by the
-        checkpoint's name containing "distill" (e.g. diffusers/LTX-2.3-Distilled-Diffusers).
-        """
-        if "distilled" in self.marker:
-            return bool(self.marker["distilled"])
-        return "distill" in Path(self.source.rstrip("/")).name.lower()
 
 
 def resolve_checkpoint(settings: Settings) -> Checkpoint:
@@ -125,39 +103,6 @@ def uses_offload(settings: Settings, device: str) -> bool:
     if settings.cpu_offload and device == "cpu":
         log.warning("REELFORGE_CPU_OFFLOAD ignored: the device is already the CPU")
     return settings.cpu_offload and device != "cpu"
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Denoising schedule for normal and `fast` (motion_mode=fast) calls."""
-
-    steps: int
-    fast_steps: int
-    distilled: bool
-
-    @classmethod
-    def for_checkpoint(cls, settings: Settings, checkpoint: Checkpoint) -> Schedule:
-        steps = settings.steps or checkpoint.marker.get("default_steps") or REAL_DEFAULT_STEPS
-        fast = settings.fast_steps or checkpoint.marker.get("fast_steps") or max(1, steps // 3)
-        return cls(steps=steps, fast_steps=min(fast, steps), distilled=checkpoint.distilled)
-
-    def call_kwargs(self, fast: bool) -> dict[str, Any]:
-        if self.distilled:
-            # The only schedule distilled weights are trained for, so `fast` changes nothing.
-            from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES
-
-            return {
-                "sigmas": list(DISTILLED_SIGMA_VALUES),
-                "guidance_scale": 1.0,
-                "stg_scale": 0.0,
-                "modality_scale": 1.0,
-                "guidance_rescale": 0.0,
-                "audio_guidance_scale": 1.0,
-                "audio_stg_scale": 0.0,
-                "audio_modality_scale": 1.0,
-                "audio_guidance_rescale": 0.0,
-            }
-        return {"num_inference_steps": self.fast_steps if fast else self.steps}
 
 
 def load_pipelines(
