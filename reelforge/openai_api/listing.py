@@ -41,9 +41,11 @@ def page(queue: JobQueue, owner: str, *, limit: int, after: str | None, order: s
     query = select(jobs).where(mine)
     with queue.db.begin() as conn:
         if after is not None:
-            last = conn.execute(
-                select(jobs.c.created_at, jobs.c.id).where(mine, jobs.c.id == after)
-            ).one_or_none()
+            last = None
+            if "\x00" not in after:  # no id has one, and PostgreSQL refuses it in a query
+                last = conn.execute(
+                    select(jobs.c.created_at, jobs.c.id).where(mine, jobs.c.id == after)
+                ).one_or_none()
             if last is None:
                 raise BadRequest(
                     f"after: no video {after} of this account (unknown or expired)", param="after"
