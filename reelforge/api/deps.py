@@ -22,6 +22,7 @@ from reelforge.accounts.ratelimit import RateLimiter
 from reelforge.endpoints import UrlChecker
 from reelforge.errors import NotFound, Unauthorized
 from reelforge.jobs import Job, JobQueue
+from reelforge.jobs.reads import Reads
 from reelforge.jobs.timings import StatsCache
 from reelforge.settings import Settings
 from reelforge.storage import Storage, UrlSigner
@@ -49,12 +50,14 @@ class Services:
     timings: StatsCache  # what the fleet measured per model and size (ETAs)
     watch: Watch = field(init=False)  # the stream clients' one reader (set by create_app)
     key_cache: KeyCache = field(init=False)  # callers authenticated a moment ago
+    reads: Reads = field(init=False)  # the status route's reads (jobs/reads.py)
     # threads for /status reads: a few, not the pool's 40, where 64 polling clients would
     # fight for the GIL (and SQLite's lock) and stretch the slowest answers
     status_reads: anyio.CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.settings.key_cache_seconds)
+        self.reads = Reads(self.queue)
         self.status_reads = anyio.CapacityLimiter(STATUS_READ_THREADS)
 
 
@@ -70,8 +73,16 @@ async def get_caller(
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Caller:
-    """The key's caller, its request counted against its rate limit (401, 429). The key
-    comes in `x-api-key` or, as the OpenAI SDK sends it, `Authorization: Bearer <key>`."""
+    """The key's caller, its request counted against its rate limit (401, 429)."""
+    return await authenticate(services, x_api_key, authorization)
+
+
+async def authenticate(
+    services: Services, x_api_key: str | None, authorization: str | None
+) -> Caller:
+    """The caller of a request with these headers, counted against its rate limit (401,
+    429). The key comes in `x-api-key` or, as the OpenAI SDK sends it, `Authorization:
+    Bearer <key>`."""
     if not x_api_key and authorization:
         scheme, _, token = authorization.partition(" ")
         x_api_key = token.strip() if scheme.lower() == "bearer" else None
@@ -106,7 +117,17 @@ OwnerDep = Annotated[str, Depends(get_owner)]
 
 def get_base_url(request: Request, services: ServicesDep) -> str:
     """Where clients reach us: the configured public URL, else this request's own base."""
-    return services.settings.public_url or str(request.base_url).rstrip("/")
+    if services.settings.public_url:
+        return services.settings.public_url
+    # what Starlette's `request.base_url` says, without building and parsing a URL (a
+    # noticeable share of the status route): the Host header, else the server's address
+    scope = request.scope
+    host = request.headers.get("host")
+    if not host:
+        server_host, port = scope.get("server") or ("localhost", None)
+        default = {"http": 80, "https": 443}.get(scope["scheme"])
+        host = server_host if port in (None, default) else f"{server_host}:{port}"
+    return f"{scope['scheme']}://{host}{scope.get('root_path', '')}".rstrip("/")
 
 
 async def _base_url(request: Request, services: ServicesDep) -> str:

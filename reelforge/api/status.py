@@ -33,7 +33,7 @@ def facts(services: Services, job: Job, serving: dict[str, int] | None = None) -
     (`serving`, live workers per slug, when the caller read it already for many jobs)."""
     position, workers = None, 1
     if job.status is Status.QUEUED:
-        position = services.queue.queue_position(job)
+        position = services.reads.queue_position(job)
         workers = (serving if serving is not None else live_workers(services)).get(job.slug, 0)
     eta = 0.0 if job.terminal else None
     if not job.terminal:

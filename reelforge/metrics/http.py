@@ -4,6 +4,7 @@ ids in it would make a new series per job)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +21,9 @@ class HttpMetrics:
 
     def __init__(self, app: ASGIApp):
         self.app = app
+        # the labelled series, looked up once each (`.labels()` costs a lock and a tuple)
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._durations: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,8 +45,17 @@ class HttpMetrics:
             families.http_in_progress.dec()
             method = scope["method"] if scope["method"] in METHODS else "other"
             route = route_template(scope)
-            families.http_requests.labels(route, method, str(status)).inc()
-            families.http_duration.labels(route, method).observe(time.perf_counter() - started)
+            count = self._counts.get((route, method, status))
+            if count is None:
+                count = families.http_requests.labels(route, method, str(status))
+                self._counts[(route, method, status)] = count
+            duration = self._durations.get((route, method))
+            if duration is None:
+                duration = self._durations[(route, method)] = families.http_duration.labels(
+                    route, method
+                )
+            count.inc()
+            duration.observe(time.perf_counter() - started)
 
 
 def route_template(scope: Scope) -> str:

@@ -1,0 +1,121 @@
+"""The status route's reads, with as little machinery as a read needs.
+
+`GET /v2/requests/{id}/status` is polled more than anything else. Through the queue a read
+is a pooled connection, `BEGIN IMMEDIATE` (jobs/db.py takes SQLite's write lock in every
+transaction, so the read would also wait behind the worker's writes), the statement, the
+commit and SQLAlchemy's result objects: about 30 times the cost of the row itself.
+
+On SQLite, `Reads` keeps one read-only connection per thread in autocommit instead: each
+SELECT is its own read transaction, and in WAL mode a reader neither waits for a writer
+nor makes one wait. The SQL and the column conversions are SQLAlchemy's own, compiled
+once from the schema (jobs/schema.py), so the rows are exactly the queue's. Such a read
+costs tens of microseconds and no lock, cheap enough for the API's event loop
+(`inline`); a reader that finds the database busy (a WAL recovery) fails at once and the
+caller takes the queue's path.
+
+On PostgreSQL (or an in-memory SQLite) every read is the queue's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+
+from reelforge.jobs import signals
+from reelforge.jobs.queue import JobQueue
+from reelforge.jobs.record import Job, Status
+from reelforge.jobs.schema import jobs
+
+BUSY_TIMEOUT_MS = 50  # a reader that would wait longer gives way to the queue's path
+
+
+class Reads:
+    def __init__(self, queue: JobQueue):
+        self.queue = queue
+        db = queue.db
+        self._path = signals.database_of(db) if db.dialect.name == "sqlite" else None
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's, closed by close()
+        self._lock = threading.Lock()
+        if self._path is None:
+            return
+        dialect = db.dialect
+        by_id = select(jobs).where(
+            jobs.c.id == bindparam("id"), jobs.c.expires_at > bindparam("now")
+        )
+        self._job_sql, self._job_params = _compiled(by_id, dialect)
+        self._names = [column.name for column in jobs.c]
+        # (position, conversion) of the columns SQLite does not hand back as they are
+        # (JSON text, 0/1 for booleans): SQLAlchemy's own result processors
+        self._convert: list[tuple[str, Callable[[Any], Any]]] = [
+            (column.name, convert)
+            for column in jobs.c
+            if (convert := column.type.result_processor(dialect, None)) is not None
+        ]
+        ahead = (
+            select(func.count())
+            .select_from(jobs)
+            .where(jobs.c.status == bindparam("queued"), jobs.c.created_at < bindparam("created"))
+        )
+        self._ahead_sql, self._ahead_params = _compiled(ahead, dialect)
+
+    @property
+    def inline(self) -> bool:
+        """Whether `job` is cheap enough to call on the event loop (SQLite's own reads)."""
+        return self._path is not None
+
+    def job(self, job_id: str) -> Job | None:
+        """The job, or None when it never existed or has expired (JobQueue.get). On the
+        fast path, sqlite3.Error when the database is busy or failing."""
+        if self._path is None:
+            return self.queue.get(job_id)
+        values = {"id": job_id, "now": time.time()}
+        row = self._conn().execute(self._job_sql, [values[p] for p in self._job_params]).fetchone()
+        if row is None:
+            return None
+        record = dict(zip(self._names, row, strict=True))
+        for name, convert in self._convert:
+            record[name] = convert(record[name])
+        record["status"] = Status(record["status"])
+        return Job(**record)
+
+    def queue_position(self, job: Job) -> int:
+        """How many QUEUED jobs will be claimed before this one (JobQueue.queue_position)."""
+        if self._path is None:
+            return self.queue.queue_position(job)
+        values = {"queued": Status.QUEUED.value, "created": job.created_at}
+        params = [values[p] for p in self._ahead_params]
+        try:
+            return int(self._conn().execute(self._ahead_sql, params).fetchone()[0])
+        except sqlite3.Error:  # busy or failing: the queue's read (and its errors) decide
+            return self.queue.queue_position(job)
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            assert self._path is not None
+            # one per thread, used by that thread alone (close() may come from another)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA query_only=1")  # this connection never writes
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+
+def _compiled(statement: Any, dialect: Any) -> tuple[str, list[str]]:
+    """`statement` as the SQL text SQLite runs, and the order of its `?` parameters."""
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), list(compiled.positiontup or [])

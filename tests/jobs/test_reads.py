@@ -1,0 +1,100 @@
+"""The status route's reads (jobs/reads.py): the queue's rows exactly, without its lock."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import time
+
+from reelforge.jobs import NewJob, Status
+from reelforge.jobs.reads import Reads
+from reelforge.jobs.signals import database_of
+
+
+def new_job(seed: int) -> NewJob:
+    params = {"prompt": "a lighthouse", "duration": 5, "quality": "540p", "seed": seed}
+    return NewJob(slug="pixverse-v6", owner="acct", params=params)
+
+
+def test_every_state_reads_exactly_as_the_queue_reads_it(make_queue):
+    queue = make_queue()
+    reads = Reads(queue)
+    try:
+        done, running, failed, queued = (queue.submit(new_job(seed)) for seed in range(4))
+        claims = [queue.claim("w1") for _ in range(3)]  # oldest first: done, running, failed
+        assert [claim.id if claim else None for claim in claims] == [done.id, running.id, failed.id]
+        first, second, third = claims
+        assert first and second and third
+        queue.complete(
+            first,
+            output_key=f"outputs/{done.id}/1.mp4",
+            video={"width": 960, "height": 540, "has_audio": True},
+            inference_time=1.5,
+            cost=5.0,
+            measured={"denoising": 1.0, "total": 2.0},
+        )
+        queue.report_progress(second, 0.4, "denoising 3/8", step=3, steps=8, step_seconds=0.5)
+        queue.cancel(running.id)  # a flag, a boolean column
+        queue.fail(third, "bad input")
+        for job in (done, running, failed, queued):
+            assert reads.job(job.id) == queue.get(job.id)
+        statuses = {job.id: reads.job(job.id) for job in (done, running, failed, queued)}
+        assert [read.status if read else None for read in statuses.values()] == [
+            Status.COMPLETED, Status.PROCESSING, Status.FAILED, Status.QUEUED
+        ]  # fmt: skip
+        finished = statuses[done.id]
+        assert finished is not None
+        assert finished.video == {"width": 960, "height": 540, "has_audio": True}  # JSON
+        assert finished.timings is not None and finished.timings["total"] == 2.0
+        flagged = statuses[running.id]
+        assert flagged is not None and flagged.cancel_requested is True
+        assert reads.queue_position(queued) == queue.queue_position(queued) == 0
+        assert reads.job("no-such-job") is None
+    finally:
+        reads.close()
+
+
+def test_an_expired_job_is_gone_for_the_reads_too(make_queue):
+    queue = make_queue(retention=0.5)
+    reads = Reads(queue)
+    try:
+        job = queue.submit(new_job(1))
+        assert reads.job(job.id) is not None
+        time.sleep(0.6)
+        assert reads.job(job.id) is None and queue.get(job.id) is None
+    finally:
+        reads.close()
+
+
+def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_was_committed(tmp_path):
+    from reelforge.jobs import JobQueue, connect, migrate
+
+    engine = connect(f"sqlite:///{tmp_path / 'jobs.db'}")
+    migrate(engine)
+    queue = JobQueue(engine, retention=3600, lease=30, max_attempts=3)
+    reads = Reads(queue)
+    assert reads.inline
+    path = database_of(engine)
+    assert path is not None
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        job = queue.submit(new_job(1))
+        before = reads.job(job.id)
+        # another process holds SQLite's write lock mid-transaction, as a worker does
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE jobs SET stage = 'uncommitted' WHERE id = ?", (job.id,))
+        during = reads.job(job.id)  # would raise "database is locked" if it had to wait
+        assert during == before and during is not None and during.stage != "uncommitted"
+        writer.execute("COMMIT")
+        after = reads.job(job.id)
+        assert after is not None and after.stage == "uncommitted"
+        assert before is not None and dataclasses.replace(after, stage=before.stage) == before
+    finally:
+        writer.close()
+        reads.close()
+        engine.dispose()
+
+
+def test_postgresql_reads_are_the_queues_own(make_queue, database_url):
+    reads = Reads(make_queue())
+    assert reads.inline is database_url.startswith("sqlite")
