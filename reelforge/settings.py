@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# REELFORGE_MEMORY_MODE: what stays on the GPU (reelforge/engines/memory_modes.py)
+MemoryMode = Literal["auto", "resident", "offload_text_encoder", "fp8", "int8", "sequential"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REELFORGE_", extra="ignore")
@@ -167,6 +170,16 @@ class Settings(BaseSettings):
         None, ge=1, le=200, description="denoising steps; default per checkpoint"
     )
     fast_steps: int | None = Field(None, ge=1, le=200, description="steps for motion_mode=fast")
+    memory_mode: MemoryMode = Field(
+        "auto", description="where the weights live (engines/memory_modes.py); auto: by fit"
+    )
+    # estimates (POST /v2/{slug}/estimate) before the fleet measured a size: FLOPs / this
+    estimate_peak_tflops: float = Field(
+        989.0, gt=0, description="the workers' bf16 peak, TFLOP/s (default: an H100 SXM's)"
+    )
+    estimate_utilisation: float = Field(
+        0.35, gt=0, le=1, description="the share of that peak a denoising step achieves"
+    )
 
     @field_validator("public_url")
     @classmethod

@@ -24,6 +24,7 @@ from reelforge.accounts.ratelimit import RateLimiter
 from reelforge.api import (
     admin_routes,
     capacity,
+    estimate_routes,
     files_routes,
     history_routes,
     keys_routes,
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(history_routes.router)  # GET /v1/requests, before /v1/{slug}
+    app.include_router(estimate_routes.router)  # POST /v2/{slug}/estimate: no job
     app.include_router(openai_reads)  # the OpenAI Videos API (GET, DELETE /v1/videos...)
     web_routes.install(app, services.storage)  # the playground at / and /web/
 

@@ -24,7 +24,7 @@ from pydantic.json_schema import models_json_schema
 
 from reelforge import endpoints
 from reelforge.accounts.idempotency import MAX_KEY_LENGTH
-from reelforge.api import answers
+from reelforge.api import answers, estimate_answers
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
 from reelforge.endpoints import Endpoint
 from reelforge.openai_api import docs as openai_docs
@@ -257,6 +257,11 @@ _RUN = Operation(
 # the OpenAI Videos API (reelforge/openai_api/docs.py): its errors are OpenAI's
 for _key, (_ok, _errors, _described) in openai_docs.OPERATIONS.items():
     OPERATIONS[_key] = Operation("openai", _ok, _errors, _described, error_schema="OpenAIError")
+_ESTIMATE = Operation(
+    "generate",
+    _json(_ref("Estimate"), "Price, plan and ETA; no job was made"),
+    (*_KEYED, 400, 413),
+)
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -350,6 +355,14 @@ def _model_paths() -> dict[str, dict[str, Any]]:
                     "requestBody": body,
                 }
             }
+        paths[f"/v2/{slug}/estimate"] = {
+            "post": {
+                "summary": f"{slug}: price, plan and ETA of a submit of this body; no job",
+                "description": summary.strip().splitlines()[0],
+                "operationId": f"estimate_{slug.replace('-', '_')}",
+                "requestBody": body,
+            }
+        }
     return paths
 
 
@@ -359,13 +372,19 @@ def _endpoints() -> list[Endpoint]:
 
 def _model_operation(method: str, path: str) -> Operation | None:
     version, _, slug = path.strip("/").partition("/")
+    if method == "post" and version == "v2" and slug.endswith("/estimate"):
+        return _ESTIMATE if slug.removesuffix("/estimate") in endpoints.SLUGS else None
     if method != "post" or slug not in endpoints.SLUGS:
         return None
     return {"v2": _SUBMIT, "v1": _RUN}.get(version)
 
 
 def _answer_schemas() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [*answers.MODELS, *openai_docs.MODELS]
+    models: list[type[BaseModel]] = [
+        *answers.MODELS,
+        *openai_docs.MODELS,
+        *estimate_answers.MODELS,
+    ]
     _, top = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
     )

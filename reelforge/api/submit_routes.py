@@ -19,6 +19,7 @@ from reelforge.accounts.keys import Caller
 from reelforge.api.body import read_json
 from reelforge.api.deps import BaseUrlDep, CallerDep, Services, ServicesDep, get_base_url
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
+from reelforge.endpoints import Endpoint
 from reelforge.errors import Forbidden, GatewayTimeout, NotFound
 from reelforge.jobs import Job, NewJob, Status
 from reelforge.webhooks import request as webhook_request
@@ -52,18 +53,39 @@ async def _json_body(request: Request, services: Services) -> Any:
     return {} if body is None else body
 
 
-async def accept(request: Request, slug: str, caller: Caller, services: Services) -> Accepted:
-    """Validate a submit, hold its price and record it as a QUEUED job (or refuse with
-    4xx and no job). With an Idempotency-Key, a repeat returns the first job instead."""
+@dataclass(frozen=True)
+class Parsed:
+    endpoint: Endpoint
+    body: Any  # the JSON body as sent
+    params: dict[str, Any]  # validated, defaults filled in (`Endpoint.validate`)
+    webhook: webhook_request.WebhookRequest
+
+
+def model(slug: str) -> Endpoint:
     endpoint = endpoints.get(slug)
     if endpoint is None:
         raise NotFound(f"Model {slug} not found")
-    if caller.slugs is not None and slug not in caller.slugs:
-        allowed = ", ".join(caller.slugs)
-        raise Forbidden(f"This API key may not use model {slug}; it may use: {allowed}")
+    return endpoint
+
+
+async def parse(request: Request, endpoint: Endpoint, services: Services) -> Parsed:
+    """A submit's body, validated (413 past the cap, 400 naming the field): what a submit
+    and an estimate (estimate_routes.py) both check."""
     body = await _json_body(request, services)
     fields, webhook = webhook_request.take(body, allow_private=services.settings.allow_private_urls)
     params = endpoint.validate(fields, url_checker=services.url_checker)
+    return Parsed(endpoint, body, params, webhook)
+
+
+async def accept(request: Request, slug: str, caller: Caller, services: Services) -> Accepted:
+    """Validate a submit, hold its price and record it as a QUEUED job (or refuse with
+    4xx and no job). With an Idempotency-Key, a repeat returns the first job instead."""
+    endpoint = model(slug)
+    if caller.slugs is not None and slug not in caller.slugs:
+        allowed = ", ".join(caller.slugs)
+        raise Forbidden(f"This API key may not use model {slug}; it may use: {allowed}")
+    parsed = await parse(request, endpoint, services)
+    body, params, webhook = parsed.body, parsed.params, parsed.webhook
     new = NewJob(
         slug=slug,
         owner=caller.account,

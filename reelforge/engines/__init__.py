@@ -8,7 +8,7 @@ import importlib
 from reelforge.engines.base import CancelledFn, Engine, ProgressFn
 from reelforge.settings import Settings
 
-__all__ = ["CancelledFn", "Engine", "ProgressFn", "load"]
+__all__ = ["CancelledFn", "Engine", "ProgressFn", "check", "load"]
 
 
 def load(settings: Settings) -> Engine:
@@ -26,3 +26,14 @@ def load(settings: Settings) -> Engine:
         )
     factory = getattr(importlib.import_module(module_name), attr)
     return factory(settings)
+
+
+def check(settings: Settings) -> list[str]:
+    """What in `settings` the engine cannot run with, before loading any weights: one
+    sentence per problem (`ltx2_checks.py`); a custom engine checks itself."""
+    if settings.engine != "ltx2":
+        return []
+    from reelforge.engines.ltx2_checks import check as check_ltx2
+    from reelforge.engines.ltx2_load import pick_device
+
+    return check_ltx2(settings, pick_device(settings.device))

@@ -107,9 +107,14 @@ def eta_seconds(
         elif stats is not None:
             remaining = stats.job_seconds * (1.0 - job.progress)
     elif stats is not None and workers > 0:
-        ahead = queue_position or 0
-        remaining = (ahead / workers + 1.0) * stats.job_seconds
+        remaining = queued_seconds(stats.job_seconds, queue_position or 0, workers)
     return None if remaining is None else round(max(0.0, remaining), 1)
+
+
+def queued_seconds(job_seconds: float, ahead: int, workers: int) -> float:
+    """A QUEUED job's ETA: the jobs ahead shared among the workers, then its own run
+    (also the estimate route's, `api/estimate_routes.py`)."""
+    return (ahead / workers + 1.0) * job_seconds
 
 
 class StatsCache:

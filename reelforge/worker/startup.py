@@ -7,7 +7,9 @@ exits with this line, and `reelforge serve` prints it and never starts the API.
     ├── the engine's module does not exist       REELFORGE_ENGINE names nothing
     ├── a package the engine needs is missing    installed without the `engine` extra
     ├── the engine's factory does not exist      REELFORGE_ENGINE='module:missing'
-    └── the checkpoint cannot be found or read   REELFORGE_CHECKPOINT names nothing usable
+    ├── the checkpoint cannot be found or read   REELFORGE_CHECKPOINT names nothing usable
+    └── settings the engine cannot run with      e.g. an attention backend without masks
+                                                 (engines/ltx2_checks.py)
 
 Anything else raised while loading is a bug and keeps its traceback.
 """
@@ -36,6 +38,9 @@ def load_engine(settings: Settings) -> Engine:
     """`engines.load(settings)`, with every misconfiguration a user can fix turned
     into a CannotStart whose message is one line."""
     try:
+        problems = engines.check(settings)  # before minutes of loading weights
+        if problems:
+            raise CannotStart("; ".join(problems))
         return engines.load(settings)
     except ModuleNotFoundError as exc:
         raise CannotStart(_missing_module(settings, exc.name or "?")) from exc
