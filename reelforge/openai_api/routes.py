@@ -82,8 +82,9 @@ def _allowed(caller: Caller, slug: str) -> None:
         raise Forbidden(f"This API key may not use model {slug}; it may use: {allowed}")
 
 
-async def _submit(request: Request, caller: Caller, services: Services, slug: str,
-                  params: dict[str, Any]) -> Job:  # fmt: skip
+async def _submit(
+    request: Request, caller: Caller, services: Services, slug: str, params: dict[str, Any]
+) -> Job:
     """Record the job (its price held, as on the Pixverse routes)."""
     endpoint = endpoints.get(slug)
     assert endpoint is not None  # mapping.py names served slugs only
@@ -99,8 +100,9 @@ async def _submit(request: Request, caller: Caller, services: Services, slug: st
     return job
 
 
-async def _store(services: Services, owner: str, path: Path, field: str, kind: str,
-                 base_url: str) -> str:  # fmt: skip
+async def _store(
+    services: Services, owner: str, path: Path, field: str, kind: str, base_url: str
+) -> str:
     """Keep an uploaded file as an upload of `owner`; its signed URL, which the worker
     reads straight from storage."""
     try:
@@ -108,12 +110,15 @@ async def _store(services: Services, owner: str, path: Path, field: str, kind: s
     except BadRequest as exc:
         raise BadRequest(f"{field}: {exc.message}", param=field) from None
     if found != kind:
-        raise BadRequest(f"{field}: must be {'an image' if kind == 'image' else 'a video'} "
-                         f"(got a {found})", param=field)  # fmt: skip
+        raise BadRequest(f"{field}: must be {_a(kind)}, not {_a(found)}", param=field)
     key, expires = await run_in_threadpool(
         uploads.store, services.db, services.storage, owner, path, services.settings
     )
     return services.signer.url(base_url, key, expires)
+
+
+def _a(kind: str) -> str:
+    return "an image" if kind == "image" else "a video"
 
 
 def _validated(slug: str, fields: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -138,8 +143,9 @@ async def create_video(request: Request, caller: CallerDep, services: ServicesDe
         image_url: str | None = None
         if "input_reference" in form.files:
             path = form.files["input_reference"]
-            image_url = await _store(services, caller.account, path, "input_reference", "image",
-                                     base_url)  # fmt: skip
+            image_url = await _store(
+                services, caller.account, path, "input_reference", "image", base_url
+            )
         elif REFERENCE_FILE_ID in form.fields:
             raise BadRequest(
                 "input_reference: file ids are not supported here; send the image itself "
