@@ -27,13 +27,16 @@ def status(data_dir: DataDirOpt = None) -> None:
         live = str(serving[slug]) if serving.get(slug) else "none live"
         queues.add_row(slug, str(counts["QUEUED"]), str(counts["PROCESSING"]), live)
     workers = Table(
-        "worker", "state", "device", "memory", "serves", "running", "done", title="Workers"
-    )
+        "worker", "state", "device", "memory", "engine", "serves", "running", "done",
+        title="Workers",
+    )  # fmt: skip
     for worker in report["workers"]:
         memory = f"{worker['memory_bytes'] / 2**30:.0f} GiB" if worker["memory_bytes"] else "?"
         state = "live" if worker["live"] else f"gone (last seen {worker['last_seen']:.0f} s ago)"
         workers.add_row(
-            worker["id"], state, worker["device"], memory, ", ".join(worker["slugs"]),
+            # the engine's name carries its memory mode and estimated peak (memory_modes.py)
+            worker["id"], state, worker["device"], memory, worker["engine"],
+            ", ".join(worker["slugs"]),
             worker["current_job"] or "-", str(worker["jobs_done"]),
         )  # fmt: skip
     out = Console()

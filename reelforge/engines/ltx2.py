@@ -61,13 +61,15 @@ class LTX2Engine:
         self.offload = uses_offload(settings, self.device)
         self.schedule = Schedule.for_checkpoint(settings, self.checkpoint)
         # 2. Load once; the three pipelines share every module
-        self.text_pipe, self.image_pipe, self.cond_pipe = load_pipelines(
+        pipes, self.memory = load_pipelines(
             self.checkpoint, settings, self.device, self.dtype, self.offload
         )
+        self.text_pipe, self.image_pipe, self.cond_pipe = pipes
         self._offload_owner: Any = None
         self.sample_rate = int(self.text_pipe.vocoder.config.output_sampling_rate)
         what = "tiny-random (noise)" if self.checkpoint.tiny else self.checkpoint.source
-        self.name = f"ltx2 {what} on {self.device}"
+        placed = self.memory.describe() if self.memory else "model CPU offload"
+        self.name = f"ltx2 {what} on {self.device}, {placed}"  # `reelforge status` shows it
         log.info("loaded %s (%s, %s)", self.name, self.dtype, self.schedule)
 
     # --- the Engine protocol ---------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from reelforge.engines import memory_modes
 from reelforge.engines.schedule import Checkpoint
 from reelforge.engines.schedule import Schedule as Schedule  # where it was
 from reelforge.engines.tiny import MARKER, build_tiny_checkpoint
@@ -107,8 +108,9 @@ def uses_offload(settings: Settings, device: str) -> bool:
 
 def load_pipelines(
     checkpoint: Checkpoint, settings: Settings, device: str, dtype: torch.dtype, offload: bool
-):
-    """Load the components once; return (text, image, condition) pipelines sharing them."""
+) -> tuple[tuple[Any, Any, Any], memory_modes.Choice | None]:
+    """Load the components once; return (text, image, condition) pipelines sharing them,
+    and the memory mode they were placed in (None: model CPU offload, per call)."""
     from diffusers import LTX2ConditionPipeline, LTX2ImageToVideoPipeline, LTX2Pipeline
 
     # 1. Load, and derive the other two pipelines from the same modules
@@ -125,13 +127,17 @@ def load_pipelines(
         text.transformer.set_attention_backend(settings.attention_backend)
     if settings.vae_tiling:
         text.vae.enable_tiling()
-    if not offload:
-        text.to(device)  # else the engine installs offload hooks per call (_activate)
+    choice = None
+    if not offload:  # else the engine installs offload hooks per call (_activate)
+        sizes = memory_modes.Sizes.of(text)
+        choice = memory_modes.choose(settings.memory_mode, device, device_memory(device), sizes)
+        log.info("%s: %s", choice.describe(), choice.reason)
+        memory_modes.apply(choice.mode, text, device)
     if settings.compile:
         # Compile the repeated block once instead of the whole model: same speed, far
         # shorter warm-up.
         text.transformer.compile_repeated_blocks(fullgraph=True)
-    return pipes
+    return pipes, choice
 
 
 @contextlib.contextmanager
