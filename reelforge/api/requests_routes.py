@@ -62,9 +62,9 @@ async def get_status(request_id: str, request: Request) -> JSONResponse:
     """State and progress of a request (never its output)."""
     # The most polled route. Its dependencies are resolved here, by hand: FastAPI's
     # resolution of the four (services, caller, owner, base URL) cost more than all the
-    # rest of the route. On SQLite the job's row is read on the event loop (a lock-free
-    # read of tens of microseconds: jobs/reads.py); a QUEUED job's place and the live
-    # workers, or a busy database, take one hop to the thread pool.
+    # rest of the route. On SQLite the job's row (and a QUEUED job's place and the live
+    # workers) are read on the event loop, lock-free reads of tens of microseconds
+    # (jobs/reads.py); PostgreSQL or a busy database take one hop to the thread pool.
     services: Services = request.app.state.services
     headers = request.headers
     caller = await authenticate(services, headers.get("x-api-key"), headers.get("authorization"))
@@ -78,16 +78,14 @@ async def get_status(request_id: str, request: Request) -> JSONResponse:
 
 
 def _inline_facts(services: Services, request_id: str, owner: str) -> status.StatusFacts | None:
-    """The facts of a started or finished job from the fast read; None: ask the pool."""
+    """The facts from the fast reads, on the event loop; None: ask the thread pool."""
     try:
         job = services.reads.job(request_id)
+        if job is None or job.owner != owner:
+            raise NotFound(f"Request {request_id} not found")
+        return status.facts_inline(services, job)
     except sqlite3.Error:  # busy (a WAL recovery) or failing: the queue's path decides
         return None
-    if job is None or job.owner != owner:
-        raise NotFound(f"Request {request_id} not found")
-    if job.status is Status.QUEUED:
-        return None
-    return status.facts(services, job)
 
 
 def _status_facts(services: Services, request_id: str, owner: str) -> status.StatusFacts:

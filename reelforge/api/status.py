@@ -5,6 +5,7 @@ change of a job and renders them for every client watching it."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,16 +31,43 @@ class StatusFacts:
 
 def facts(services: Services, job: Job, serving: dict[str, int] | None = None) -> StatusFacts:
     """The facts of `job`'s status: one count and one small read for a QUEUED job
-    (`serving`, live workers per slug, when the caller read it already for many jobs)."""
-    position, workers = None, 1
+    (`serving`, live workers per slug, when the caller read it already for many jobs).
+    Blocking: call it in a thread (the fast reads, then the queue's if they fail)."""
+    position = None
+    if job.status is Status.QUEUED:
+        try:
+            position = services.reads.queue_position(job)
+            if serving is None:
+                serving = services.reads.serving(_live_window(services))
+        except sqlite3.Error:  # busy or failing: the queue's reads (and their errors)
+            position = services.queue.queue_position(job)
+            serving = serving if serving is not None else live_workers(services)
+    return _facts(services, job, position, serving or {})
+
+
+def facts_inline(services: Services, job: Job) -> StatusFacts:
+    """The same from the fast reads alone, on the event loop (`services.reads.inline`);
+    sqlite3.Error when the database is busy or failing: then call `facts` in a thread."""
+    position, serving = None, {}
     if job.status is Status.QUEUED:
         position = services.reads.queue_position(job)
-        workers = (serving if serving is not None else live_workers(services)).get(job.slug, 0)
+        serving = services.reads.serving(_live_window(services))
+    return _facts(services, job, position, serving)
+
+
+def _facts(
+    services: Services, job: Job, position: int | None, serving: dict[str, int]
+) -> StatusFacts:
+    workers = serving.get(job.slug, 0) if job.status is Status.QUEUED else 1
     eta = 0.0 if job.terminal else None
     if not job.terminal:
         stats = services.timings.get(job.slug, timings.size_of(job.params))
         eta = timings.eta_seconds(job, stats, queue_position=position, workers=workers)
     return StatusFacts(job, position, workers, eta)
+
+
+def _live_window(services: Services) -> float:
+    return fleet.live_window(services.settings.heartbeat_seconds)
 
 
 def body(facts: StatusFacts, base_url: str) -> dict[str, Any]:
@@ -56,4 +84,4 @@ def body(facts: StatusFacts, base_url: str) -> dict[str, Any]:
 
 def live_workers(services: Services) -> dict[str, int]:
     """slug -> live workers serving it."""
-    return fleet.serving(services.db, fleet.live_window(services.settings.heartbeat_seconds))
+    return fleet.serving(services.db, _live_window(services))

@@ -98,6 +98,16 @@ class JobQueue:
             ).one_or_none()
         return Job.from_row(row) if row else None
 
+    def get_many(self, job_ids: list[str]) -> list[Job]:
+        """The jobs of `job_ids` that exist and have not expired, in no order."""
+        if not job_ids:
+            return []
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(jobs).where(jobs.c.id.in_(job_ids), jobs.c.expires_at > time.time())
+            ).all()
+        return [Job.from_row(row) for row in rows]
+
     def queue_position(self, job: Job) -> int:
         """How many QUEUED jobs will be claimed before this one (0 = next)."""
         with self.db.begin() as conn:

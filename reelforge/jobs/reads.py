@@ -10,8 +10,8 @@ SELECT is its own read transaction, and in WAL mode a reader neither waits for a
 nor makes one wait. The SQL and the column conversions are SQLAlchemy's own, compiled
 once from the schema (jobs/schema.py), so the rows are exactly the queue's. Such a read
 costs tens of microseconds and no lock, cheap enough for the API's event loop
-(`inline`); a reader that finds the database busy (a WAL recovery) fails at once and the
-caller takes the queue's path.
+(`inline`); a reader that finds the database busy (a WAL recovery) fails at once with
+sqlite3.Error and the caller takes the queue's path.
 
 On PostgreSQL (or an in-memory SQLite) every read is the queue's.
 """
@@ -26,12 +26,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
-from reelforge.jobs import signals
+from reelforge.jobs import fleet, signals
 from reelforge.jobs.queue import JobQueue
 from reelforge.jobs.record import Job, Status
-from reelforge.jobs.schema import jobs
+from reelforge.jobs.schema import jobs, workers
 
 BUSY_TIMEOUT_MS = 50  # a reader that would wait longer gives way to the queue's path
+MANY_SIZES = 256  # compiled SELECTs of several ids kept, one per count
 
 
 class Reads:
@@ -63,6 +64,10 @@ class Reads:
             .where(jobs.c.status == bindparam("queued"), jobs.c.created_at < bindparam("created"))
         )
         self._ahead_sql, self._ahead_params = _compiled(ahead, dialect)
+        self._many: dict[int, tuple[str, list[str]]] = {}
+        live = select(workers.c.slugs).where(workers.c.heartbeat_at >= bindparam("cutoff"))
+        self._live_sql, self._live_params = _compiled(live, dialect)
+        self._slugs = workers.c.slugs.type.result_processor(dialect, None)
 
     @property
     def inline(self) -> bool:
@@ -76,24 +81,57 @@ class Reads:
             return self.queue.get(job_id)
         values = {"id": job_id, "now": time.time()}
         row = self._conn().execute(self._job_sql, [values[p] for p in self._job_params]).fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._job_of(row)
+
+    def _job_of(self, row: tuple[Any, ...]) -> Job:
         record = dict(zip(self._names, row, strict=True))
         for name, convert in self._convert:
             record[name] = convert(record[name])
         record["status"] = Status(record["status"])
         return Job(**record)
 
+    def _many_sql(self, count: int) -> tuple[str, list[str]]:
+        """The SELECT of `count` ids, compiled once per count."""
+        found = self._many.get(count)
+        if found is None:
+            ids: list[Any] = [bindparam(f"id{index}") for index in range(count)]
+            statement = select(jobs).where(jobs.c.id.in_(ids), jobs.c.expires_at > bindparam("now"))
+            found = _compiled(statement, self.queue.db.dialect)
+            if len(self._many) < MANY_SIZES:
+                self._many[count] = found
+        return found
+
+    def jobs(self, job_ids: list[str]) -> list[Job]:
+        """The jobs of `job_ids` that exist and have not expired (the stream's reader);
+        sqlite3.Error on the fast path when the database is busy or failing."""
+        if self._path is None or not job_ids:
+            return self.queue.get_many(job_ids)
+        sql, order = self._many_sql(len(job_ids))
+        values: dict[str, Any] = {f"id{index}": job_id for index, job_id in enumerate(job_ids)}
+        values["now"] = time.time()
+        rows = self._conn().execute(sql, [values[p] for p in order]).fetchall()
+        return [self._job_of(row) for row in rows]
+
     def queue_position(self, job: Job) -> int:
-        """How many QUEUED jobs will be claimed before this one (JobQueue.queue_position)."""
+        """How many QUEUED jobs will be claimed before this one (JobQueue.queue_position);
+        sqlite3.Error on the fast path when the database is busy or failing."""
         if self._path is None:
             return self.queue.queue_position(job)
         values = {"queued": Status.QUEUED.value, "created": job.created_at}
         params = [values[p] for p in self._ahead_params]
-        try:
-            return int(self._conn().execute(self._ahead_sql, params).fetchone()[0])
-        except sqlite3.Error:  # busy or failing: the queue's read (and its errors) decide
-            return self.queue.queue_position(job)
+        return int(self._conn().execute(self._ahead_sql, params).fetchone()[0])
+
+    def serving(self, within: float) -> dict[str, int]:
+        """slug -> live workers serving it (fleet.serving); sqlite3.Error like `job`."""
+        if self._path is None:
+            return fleet.serving(self.queue.db, within)
+        rows = self._conn().execute(self._live_sql, [time.time() - within]).fetchall()
+        counts: dict[str, int] = {}
+        for (raw,) in rows:
+            slugs: list[str] = (self._slugs(raw) if self._slugs is not None else raw) or []
+            for slug in slugs:
+                counts[slug] = counts.get(slug, 0) + 1
+        return counts
 
     def close(self) -> None:
         with self._lock:

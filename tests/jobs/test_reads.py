@@ -98,3 +98,39 @@ def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_was_committed(tmp_
 def test_postgresql_reads_are_the_queues_own(make_queue, database_url):
     reads = Reads(make_queue())
     assert reads.inline is database_url.startswith("sqlite")
+
+
+def test_many_jobs_read_as_the_queue_reads_them(make_queue):
+    queue = make_queue()
+    reads = Reads(queue)
+    try:
+        submitted = [queue.submit(new_job(seed)) for seed in range(5)]
+        claimed = queue.claim("w1")
+        assert claimed is not None
+        queue.report_progress(claimed, 0.5, "denoising 4/8", step=4, steps=8)
+        for count in (1, 2, 5):  # each count its own compiled statement
+            ids = [job.id for job in submitted[:count]] + ["no-such-job"]
+            by_id = {job.id: job for job in reads.jobs(ids)}
+            assert sorted(by_id) == sorted(job.id for job in submitted[:count])
+            assert by_id == {job.id: job for job in queue.get_many(ids)}
+        assert reads.jobs([]) == []
+    finally:
+        reads.close()
+
+
+def test_live_workers_read_as_the_fleet_reads_them(make_queue):
+    from reelforge.jobs import fleet
+
+    queue = make_queue()
+    reads = Reads(queue)
+    try:
+        for index, slugs in enumerate((["pixverse-v6"], ["pixverse-v6", "pixverse-5-video"])):
+            info = fleet.WorkerInfo(
+                id=f"host:{index}:x", hostname="host", pid=index, slugs=slugs,
+                engine="fake", device="cpu", memory_bytes=None,
+            )  # fmt: skip
+            fleet.register(queue.db, info)
+        assert reads.serving(60) == fleet.serving(queue.db, 60)
+        assert reads.serving(60) == {"pixverse-v6": 2, "pixverse-5-video": 1}
+    finally:
+        reads.close()
