@@ -235,13 +235,13 @@ def test_extend_by_file_by_multipart_id_and_by_json_id(
     assert (by_file.size, by_file.seconds) == (SMALL, "6")  # the stitched whole
     width, height, frames, _ = _probe(client.videos.download_content(by_file.id).read(), tmp_path)
     assert (width, height, frames) == (256, 144, 49 + 4 * 24)  # the input, then 4 s more
-    # 2. by id: the SDK refuses video={"id": ...} (a file to it); video[id] in the multipart
-    by_id = client.post(
-        "/videos/extensions",
-        cast_to=Video,
-        body={"prompt": "and out again", "seconds": "8"},
-        files=[("video[id]", (None, source.id.encode()))],
-        options={"headers": {"Content-Type": "multipart/form-data"}},
+    # 2. by id: the SDK refuses video={"id": ...} (a file to it); with video omitted,
+    #    extra_body sends the id as the multipart field video[id]
+    by_id = client.videos.extend(
+        prompt="and out again",
+        seconds="8",
+        video=openai.omit,  # type: ignore[arg-type]
+        extra_body={"video": {"id": source.id}},
     )
     by_id = _wait(client, by_id)
     assert (by_id.size, by_id.seconds, by_id.model) == (SMALL, "10", "sora-2")
