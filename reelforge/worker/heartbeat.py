@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from reelforge.jobs import Job, JobQueue, fleet
 from reelforge.worker import faults
@@ -19,9 +20,18 @@ class Heartbeat:
     """A background thread that renews the job's lease every `interval` seconds and
     raises `stop_requested` when the owner cancelled or the claim was lost."""
 
-    def __init__(self, queue: JobQueue, job: Job, interval: float):
+    def __init__(
+        self,
+        queue: JobQueue,
+        job: Job,
+        interval: float,
+        on_device: Callable[[], str | None] | None = None,
+    ):
         self.queue = queue
         self.job = job
+        # what the worker's presence names as its current job (a pipelined worker has
+        # several in flight: the one on its device); by default this one
+        self._on_device = on_device or (lambda: job.id)
         self.interval = interval
         self.stop_requested = threading.Event()
         self.claim_lost = threading.Event()
@@ -88,7 +98,7 @@ class Heartbeat:
                 self.stop_requested.set()
             try:  # a long job must not make its worker look dead
                 if self.job.worker_id:
-                    fleet.beat(self.queue.db, self.job.worker_id, self.job.id)
+                    fleet.beat(self.queue.db, self.job.worker_id, self._on_device())
             except Exception as exc:
                 self._log_failure("presence", exc)
 

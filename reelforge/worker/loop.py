@@ -231,7 +231,10 @@ class Worker:
 
     def _begin(self, job: Job) -> Run:
         log.info("job %s (%s) attempt %d started", job.id, job.slug, job.attempt)
-        run = Run(job, Heartbeat(self.queue, job, self.settings.heartbeat_seconds))
+        beat = Heartbeat(
+            self.queue, job, self.settings.heartbeat_seconds, on_device=lambda: self._on_device
+        )
+        run = Run(job, beat)
         run.beat.__enter__()
         with self._in_flight_lock:
             self._in_flight.add(run)

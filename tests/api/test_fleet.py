@@ -40,11 +40,18 @@ def test_admin_status_shows_the_worker_and_the_queue(tmp_path, media_server):
         assert worker["device"] == "cpu" and worker["memory_bytes"] > 0
         client = SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1")
         body = payloads(media_server.url)[T2V]
-        jobs = [client.submit_async(T2V, **body) for _ in range(2)]
+        jobs = [client.submit_async(T2V, **body) for _ in range(3)]
         time.sleep(1)
+        # the first on the device, the second claimed and prepared while it runs (the
+        # pipelined worker), the third queued
         depth = _status(server)["queues"][T2V]
-        assert depth == {"QUEUED": 1, "PROCESSING": 1}
+        assert depth == {"QUEUED": 1, "PROCESSING": 2}
         assert _status(server)["workers"][0]["current_job"] == jobs[0].request_id
+        waiting = httpx.get(
+            f"{server.base_url}/v2/requests/{jobs[1].request_id}/status",
+            headers={"x-api-key": server.key},
+        ).json()
+        assert (waiting["status"], waiting["stage"]) == ("PROCESSING", "waiting for the device")
         # a slug no live worker serves just waits in its queue
         client.submit_async("pixverse-5-video", **payloads(media_server.url)["pixverse-5-video"])
         for job in jobs:
@@ -54,7 +61,7 @@ def test_admin_status_shows_the_worker_and_the_queue(tmp_path, media_server):
             "QUEUED": 0, "PROCESSING": 0,
         }  # fmt: skip
         assert report["queues"]["pixverse-5-video"]["QUEUED"] == 1
-        assert report["workers"][0]["jobs_done"] == 2
+        assert report["workers"][0]["jobs_done"] == 3
         printed = subprocess.run(
             [sys.executable, "-m", "reelforge", "status", "--data-dir", str(server.data_dir)],
             capture_output=True, text=True, timeout=60, cwd=REPO,
