@@ -55,7 +55,8 @@ def plan_for(services: Services, slug: str, params: Mapping[str, Any]) -> planni
     steps = schedule.Schedule.for_checkpoint(settings, checkpoint)
     kind, width, height, frames = task_shape(params)
     fast = params.get("motion_mode") == "fast"
-    return planning.plan_task(kind, width, height, frames, fast, steps)
+    two_stage = checkpoint.two_stage and fast and kind == "text"  # as the engine runs it
+    return planning.plan_task(kind, width, height, frames, fast, steps, two_stage=two_stage)
 
 
 def eta(

@@ -8,9 +8,10 @@
 Behaviour worth knowing:
 - Size: generates at the multiple-of-32 size nearest the requested one; `media.encode_mp4`
   scales the frames to the exact output size.
-- `fast`: distilled checkpoints always run their 8-sigma schedule without guidance (see
-  `ltx2_load.Checkpoint.distilled`), so `fast` changes nothing there; otherwise it runs
-  `fast_steps` instead of `steps` with the same guidance.
+- `fast`: distilled checkpoints run their 8-sigma schedule without guidance (see
+  `schedule.Checkpoint.distilled`); with a `latent_upsampler` too, `fast` text to video
+  runs the two-stage schedule (`ltx2_two_stage.py`: half size, x2 latents, 3 refining
+  sigmas). Otherwise `fast` runs `fast_steps` instead of `steps` with the same guidance.
 - `enhance_prompt`: turns on diffusers' prompt enhancement when the checkpoint has a
   `processor` component (the Gemma text encoder, or a dedicated `prompt_enhancer`, then
   rewrites the prompt, seeded by the task's seed); silently ignored otherwise.
@@ -27,13 +28,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from reelforge.engines import ltx2_audio
+from reelforge.engines import ltx2_audio, ltx2_two_stage
 from reelforge.engines.base import CancelledFn, ProgressFn
 from reelforge.engines.ltx2_frames import check_frame_count, generation_size, to_uint8
 from reelforge.engines.ltx2_load import (
     Schedule,
     device_memory,
     load_pipelines,
+    load_upsampler,
     pick_device,
     pick_dtype,
     resolve_checkpoint,
@@ -66,6 +68,9 @@ class LTX2Engine:
         )
         self.text_pipe, self.image_pipe, self.cond_pipe = pipes
         self._offload_owner: Any = None
+        # distilled weights with a latent upsampler: motion_mode=fast text to video runs
+        # the two-stage schedule (ltx2_two_stage.py)
+        self.upsampler = load_upsampler(self.checkpoint, self.device, self.dtype)
         self.sample_rate = int(self.text_pipe.vocoder.config.output_sampling_rate)
         what = "tiny-random (noise)" if self.checkpoint.tiny else self.checkpoint.source
         placed = self.memory.describe() if self.memory else "model CPU offload"
@@ -190,23 +195,32 @@ class LTX2Engine:
         self._activate(pipe)
         # 2. Denoise and decode (a CPU generator gives the same noise on every device)
         generator = torch.Generator("cpu").manual_seed(task.seed)
+        common = {
+            "prompt": task.prompt,
+            "negative_prompt": task.negative_prompt,
+            "num_frames": num_frames,
+            "frame_rate": float(task.fps),
+            **enhance,
+            **extra,
+        }
         with torch.inference_mode():
-            output = pipe(
-                prompt=task.prompt,
-                negative_prompt=task.negative_prompt,
-                height=height,
-                width=width,
-                num_frames=num_frames,
-                frame_rate=float(task.fps),
-                generator=generator,
-                output_type="pt",
-                callback_on_step_end=steps,
-                callback_on_step_end_tensor_inputs=[],
-                **self.schedule.call_kwargs(task.fast),
-                **enhance,
-                **extra,
-            )
-        if steps.interrupted:
+            if self.upsampler is not None and task.fast and pipe is self.text_pipe:
+                output = ltx2_two_stage.generate(
+                    pipe, self.upsampler, common, self.schedule.call_kwargs(True),
+                    width, height, task.seed, steps,
+                )  # fmt: skip
+            else:
+                output = pipe(
+                    **common,
+                    height=height,
+                    width=width,
+                    generator=generator,
+                    output_type="pt",
+                    callback_on_step_end=steps,
+                    callback_on_step_end_tensor_inputs=[],
+                    **self.schedule.call_kwargs(task.fast),
+                )
+        if steps.interrupted or output is None:
             raise Cancelled("cancelled by request")
         # 3. Back to numpy
         frames = to_uint8(output.frames[0])
@@ -261,13 +275,15 @@ class _StepCallback:
         self.progress = progress
         self.cancelled = cancelled
         self.interrupted = False
+        self.first = 0  # steps of earlier stages (the two-stage path counts across both)
+        self.total: int | None = None  # all stages' steps; None: this call's
 
     def __call__(self, pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]):
         if self.cancelled():
             pipe._interrupt = True
             self.interrupted = True
             return tensors
-        done, total = step + 1, pipe.num_timesteps
+        done, total = self.first + step + 1, self.total or pipe.num_timesteps
         self.progress(0.05 + 0.85 * done / total, f"denoising {done}/{total}")
         if done == total:
             self.progress(0.95, "decoding")

@@ -140,6 +140,17 @@ def load_pipelines(
     return pipes, choice
 
 
+def load_upsampler(checkpoint: Checkpoint, device: str, dtype: torch.dtype) -> Any:
+    """A distilled checkpoint's `latent_upsampler/` (the two-stage path), on `device`, or
+    None (not distilled, or none in the checkpoint's directory)."""
+    if not checkpoint.two_stage:
+        return None
+    path = Path(checkpoint.source) / "latent_upsampler"
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
+
+    return LTX2LatentUpsamplerModel.from_pretrained(path, torch_dtype=dtype).to(device).eval()
+
+
 @contextlib.contextmanager
 def _quiet_diffusers() -> Iterator[None]:
     """Silence diffusers' per-module 'kept in float32' notices from `from_pipe`'s cast."""

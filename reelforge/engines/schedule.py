@@ -38,6 +38,12 @@ class Checkpoint:
             return bool(self.marker["distilled"])
         return "distill" in Path(self.source.rstrip("/")).name.lower()
 
+    @property
+    def two_stage(self) -> bool:
+        """Distilled, with a `latent_upsampler/` beside the components: `fast` text to
+        video runs the two-stage schedule (engines/ltx2_two_stage.py)."""
+        return self.distilled and (Path(self.source) / "latent_upsampler").is_dir()
+
 
 @dataclass(frozen=True)
 class Schedule:

@@ -44,10 +44,12 @@ _CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_checkpoint(path: Path) -> Path:
+def build_tiny_checkpoint(path: Path, distilled: bool = False) -> Path:
     """Build the tiny random checkpoint into `path` (created; overwritten if present).
 
-    Deterministic: the same diffusers/transformers versions give the same weights.
+    Deterministic: the same diffusers/transformers versions give the same weights. It has
+    a tiny `latent_upsampler/` too; `distilled` marks it distilled, so that the engine
+    runs the distilled schedules on it (and the two-stage path for `fast`).
     """
     import torch
     from diffusers import LTX2Pipeline
@@ -73,7 +75,9 @@ def build_tiny_checkpoint(path: Path) -> Path:
     # 4. Save, then mark as tiny so the engine picks the fast defaults and warns
     path.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(path)
-    (path / MARKER).write_text(json.dumps(TINY_DEFAULTS, indent=2) + "\n")
+    _latent_upsampler().save_pretrained(path / "latent_upsampler")
+    marker = {**TINY_DEFAULTS, "distilled": True} if distilled else TINY_DEFAULTS
+    (path / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     return path
 
 
@@ -260,3 +264,19 @@ def _scheduler():
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     return FlowMatchEulerDiscreteScheduler()
+
+
+def _latent_upsampler():
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
+
+    # the video VAE's 8 latent channels; 32 inside (its GroupNorms take groups of 32)
+    return LTX2LatentUpsamplerModel(
+        in_channels=8,
+        mid_channels=32,
+        num_blocks_per_stage=1,
+        dims=3,
+        spatial_upsample=True,
+        temporal_upsample=False,
+        rational_spatial_scale=2.0,
+        use_rational_resampler=False,
+    )

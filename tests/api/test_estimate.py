@@ -138,3 +138,18 @@ def test_the_cli_prints_the_estimate(server):
     assert "transformer passes" in completed.stdout and "eta:" in completed.stdout
     assert refused.returncode == 1 and "refused (400): duration:" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_plans_the_two_stage_path_of_a_distilled_checkpoint(tmp_path):
+    from reelforge.engines.tiny import build_tiny_checkpoint
+
+    checkpoint = build_tiny_checkpoint(tmp_path / "distilled", distilled=True)
+    settings = Settings(data_dir=tmp_path, admin_key=KEY["x-api-key"], checkpoint=str(checkpoint))
+    with TestClient(create_app(settings)) as client:
+        fast = estimate(client, "pixverse-text2video", {"prompt": "x", "motion_mode": "fast"})
+        normal = estimate(client, "pixverse-text2video", {"prompt": "x"})
+    assert fast["plan"]["schedule"] == "two-stage distilled"
+    assert fast["plan"]["transformer_passes"] == 11
+    assert [stage["width"] for stage in fast["plan"]["stages"]] == [480, 960]
+    assert (normal["plan"]["schedule"], normal["plan"]["transformer_passes"]) == ("distilled", 8)
+    assert fast["plan"]["tflop"] < normal["plan"]["tflop"]

@@ -1,0 +1,67 @@
+"""The two-stage distilled path on a tiny distilled checkpoint with its tiny latent
+upsampler: half size with 8 sigmas, latents x2, 3 refining sigmas at full size; exactly
+the shapes and passes `planning` plans (and the estimate answers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reelforge.engines import planning
+from reelforge.engines.ltx2 import LTX2Engine
+from reelforge.engines.tiny import build_tiny_checkpoint
+from reelforge.settings import Settings
+from reelforge.task import GenerationTask
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory) -> LTX2Engine:
+    checkpoint = build_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "d", distilled=True)
+    data_dir = tmp_path_factory.mktemp("data")
+    return LTX2Engine(Settings(checkpoint=str(checkpoint), data_dir=data_dir))
+
+
+def run(engine: LTX2Engine, fast: bool):
+    """(clip, progress stages, video tokens of each transformer call, upsampler calls)."""
+    tokens: list[int] = []
+    upsampled: list[tuple[int, ...]] = []
+    transformer, upsampler = engine.text_pipe.transformer, engine.upsampler
+    hooks = [
+        transformer.register_forward_pre_hook(
+            lambda module, args, kwargs: tokens.append(kwargs["hidden_states"].shape[1]),
+            with_kwargs=True,
+        ),
+        upsampler.register_forward_hook(
+            lambda module, args, output: upsampled.append(tuple(output.shape))
+        ),
+    ]
+    stages: list[str] = []
+    task = GenerationTask(kind="text", prompt="a fox", negative_prompt="", width=256,
+                          height=128, num_frames=17, seed=5, audio=True, fast=fast)  # fmt: skip
+    try:
+        clip = engine.generate(task, lambda fraction, stage: stages.append(stage), lambda: False)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return clip, stages, tokens, upsampled
+
+
+def test_fast_runs_half_size_then_x2_latents_then_three_sigmas(engine):
+    assert engine.upsampler is not None and engine.schedule.distilled
+    clip, stages, tokens, upsampled = run(engine, fast=True)
+    plan = planning.plan_task("text", 256, 128, 17, True, engine.schedule, two_stage=True)
+    first, second = plan.stages
+    assert tokens == [first.video_tokens] * 8 + [second.video_tokens] * 3  # 24 then 96
+    assert upsampled == [(1, 8, *second.latent)]
+    assert clip.frames.shape == (17, plan.height, plan.width, 3) == (17, 128, 256, 3)
+    assert clip.audio is not None and clip.audio.shape[0] == 2
+    denoising = [stage for stage in stages if stage.startswith("denoising")]
+    assert denoising == [f"denoising {step}/11" for step in range(1, 12)]
+
+
+def test_normal_motion_runs_the_single_stage_distilled_schedule(engine):
+    clip, _, tokens, upsampled = run(engine, fast=False)
+    plan = planning.plan_task("text", 256, 128, 17, False, engine.schedule)
+    assert tokens == [plan.stages[0].video_tokens] * 8 and upsampled == []
+    assert clip.frames.shape == (17, 128, 256, 3)
