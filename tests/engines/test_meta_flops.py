@@ -55,3 +55,17 @@ def test_benchmarks_md_carries_the_current_flop_table():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.table() in (root / "BENCHMARKS.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "video, audio",
+    [((46, 34, 60), 376), ((16, 17, 30), 143), ((1, 2, 2), 1)],  # 1080p 15 s; extend 540p
+)
+def test_the_quadratic_holds_away_from_the_fitted_points(video, audio):
+    """The counter at 1 and 2 blocks, extended to 48, equals the shipped coefficients."""
+    one = flops.count_pass(video, audio, num_layers=1)
+    two = flops.count_pass(video, audio, num_layers=2)
+    tokens = video[0] * video[1] * video[2]
+    assert (one + 47 * (two - one)) / 1e12 == pytest.approx(
+        planning.tflop_per_pass(tokens, audio), rel=1e-12
+    )
