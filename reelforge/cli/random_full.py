@@ -39,7 +39,15 @@ def build_and_report(device: str, dtype_name: str) -> None:
     total = 0
     for name in architecture.COMPONENTS:
         started = time.perf_counter()
-        kept[name] = module = full_size.build(name, device, dtype)
+        try:
+            kept[name] = module = full_size.build(name, device, dtype)
+        except torch.cuda.OutOfMemoryError:
+            fail(
+                f"{device} ran out of memory building {name} after {total / 1e9:.2f}B "
+                f"parameters ({total * dtype.itemsize / 1e9:.1f} GB in {dtype_name}); all "
+                "components resident need more than this GPU has: that is what "
+                "REELFORGE_MEMORY_MODE's offloading modes are for"
+            )
         if cuda:
             torch.cuda.synchronize(device)
         count = full_size.parameter_count(module)
