@@ -2,7 +2,8 @@
 (`GenerationTask`) and the audio-video material that goes in and comes out (`Clip`).
 
 Data path: request -> endpoints (validate, plan) -> GenerationTask -> engine -> Clip
--> media.encode_mp4 -> storage. Nothing here imports torch.
+-> media.conform.trim (to output_frames) -> media.encode_mp4 -> storage. Nothing here
+imports torch.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class GenerationTask:
     fast: bool = False  # motion_mode=fast: distilled schedule or fewer steps
     enhance_prompt: bool = False  # let the model rewrite the prompt (thinking_type)
     fps: int = FPS
+    # keep only the first N frames of what the engine made (its audio cut to match), or
+    # None for all: the OpenAI Videos API's exact seconds (24 n) out of LTX-2's 8k+1
+    output_frames: int | None = None
     images: tuple[Image.Image, ...] = field(default=(), compare=False)
     # image: (first frame,); transition: (first frame, last frame); else ()
     video: Clip | None = field(default=None, compare=False)  # extend: the clip to continue

@@ -142,3 +142,14 @@ def clip(media: Media, field: str) -> Clip:
 def frames(seconds: int) -> int:
     """Frames of a generated clip: 24 per second plus the first (LTX-2 wants 8k+1)."""
     return FPS * seconds + 1
+
+
+def exact_seconds(params: Mapping[str, Any]) -> bool:
+    """Whether a job's output must last exactly its `duration`: 24 frames a second, the
+    engine's extra frame cut (`GenerationTask.output_frames`).
+
+    Not a parameter of any endpoint (their schemas refuse it), like `sizes.explicit_size`'s
+    `size`: the OpenAI Videos API (`reelforge.openai_api`) sets `exact_seconds` after
+    validation, since its `seconds` are exact where the Pixverse durations are 24 n + 1
+    frames."""
+    return params.get("exact_seconds") is True

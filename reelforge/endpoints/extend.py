@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from reelforge.endpoints.base import Endpoint, Media, Params, clip
+from reelforge.endpoints.base import Endpoint, Media, Params, clip, exact_seconds
 from reelforge.endpoints.fields import (
     DEFAULT_NEGATIVE_PROMPT,
     FamilyDuration,
@@ -28,6 +28,7 @@ from reelforge.endpoints.fields import (
 from reelforge.endpoints.prompting import compose_from
 from reelforge.endpoints.sizes import ASPECT_RATIOS, explicit_size, output_size_for
 from reelforge.errors import BadRequest
+from reelforge.media.conform import retimed_count
 from reelforge.task import FPS, GenerationTask
 
 
@@ -60,15 +61,22 @@ class Extend(Endpoint):
         width, height = explicit_size(params) or output_size_for(
             params["quality"], "16:9", video, tuple(ASPECT_RATIOS)
         )
+        new = FPS * params["duration"]
+        output_frames = None
+        if exact_seconds(params):
+            # the input as the engine keeps it (retimed to 24 fps), then the 24 n new frames:
+            # all the engine makes, so the trim only makes the sound exactly as long
+            output_frames = retimed_count(len(video.frames), video.fps, FPS) + new
         return GenerationTask(
             kind="extend",
             prompt=compose_from(params),
             negative_prompt=params["negative_prompt"],
             width=width,
             height=height,
-            num_frames=FPS * params["duration"],  # new frames only
+            num_frames=new,  # new frames only
             seed=params["seed"],
             audio=True,
             fast=params["motion_mode"] == "fast",
+            output_frames=output_frames,
             video=video,
         )

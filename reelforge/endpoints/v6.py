@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from reelforge.endpoints.base import Endpoint, Media, Params, frames, image
+from reelforge.endpoints.base import Endpoint, Media, Params, exact_seconds, frames, image
 from reelforge.endpoints.fields import (
     ImageUrl,
     IntRange,
@@ -24,7 +24,7 @@ from reelforge.endpoints.fields import (
 )
 from reelforge.endpoints.prompting import enhance_prompt
 from reelforge.endpoints.sizes import V6_ASPECTS, explicit_size, output_size_for
-from reelforge.task import GenerationTask
+from reelforge.task import FPS, GenerationTask
 
 
 class V6Params(Params):
@@ -61,5 +61,7 @@ class V6(Endpoint):
             audio=params["generate_audio_switch"],
             fast=params["motion_mode"] == "fast",
             enhance_prompt=enhance_prompt(params["thinking_type"], params["prompt"]),
+            # the OpenAI API's exact seconds: 24 n of the 24 n + 1 frames made
+            output_frames=FPS * params["duration"] if exact_seconds(params) else None,
             images=(first,) if first is not None else (),
         )

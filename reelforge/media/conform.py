@@ -1,5 +1,5 @@
 """Bringing pictures and sound to an exact shape: cover-crop to W x H, retime frames to a
-frame rate, resample sound to a sample rate.
+frame rate, resample sound to a sample rate, trim a clip to a number of frames.
 
 The one policy for both, used by the engines (conditioning images, an extension's input
 video and audio) and by `encode_mp4` (the delivered file), so that a frame or a waveform
@@ -8,11 +8,14 @@ comes out the same whichever of them conforms it. NumPy, PIL and PyAV only: no t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import av
 import numpy as np
 from PIL import Image
+
+from reelforge.task import Clip
 
 # Cover-crop: cut the centred region of the target's aspect ratio out of the source, then
 # scale that region to exactly W x H with Lanczos. Cropping first (rather than scaling to
@@ -114,3 +117,27 @@ def _resample_channel(samples: np.ndarray, rate_in: int, rate_out: int, length: 
     chunks += [f.to_ndarray()[0] for f in resampler.resample(None)]  # flush the filter delay
     out = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     return np.pad(out[:length], (0, max(0, length - len(out))))
+
+
+# Trimming: LTX-2 makes 8k+1 frames, and the OpenAI Videos API promises exactly n seconds
+# (24 n frames), so the worker keeps the first 24 n. The sound is cut to the same duration
+# (padded with silence where an engine's is short: by at most the one frame's duration
+# that `worker.loop._check_clip` allows), so the encoder has nothing left to guess.
+
+
+def trim(clip: Clip, frames: int) -> Clip:
+    """The first `frames` frames of `clip`, its audio (if any) exactly as long:
+    round(frames / fps * sample_rate) samples. ValueError unless 1 <= frames <= the
+    clip's frames (trimming never makes frames)."""
+    if not 1 <= frames <= len(clip.frames):
+        raise ValueError(f"cannot keep {frames} frames of a clip of {len(clip.frames)}")
+    if clip.audio is None:
+        return dataclasses.replace(clip, frames=clip.frames[:frames])
+    if not clip.sample_rate:
+        raise ValueError("clip has audio but no sample_rate")
+    length = round(frames / clip.fps * clip.sample_rate)
+    audio = np.asarray(clip.audio)[..., :length]
+    short = length - audio.shape[-1]
+    if short:
+        audio = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, short)])
+    return dataclasses.replace(clip, frames=clip.frames[:frames], audio=audio)

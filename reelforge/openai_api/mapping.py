@@ -6,11 +6,12 @@
 
 The job rows are the Pixverse endpoints' own, validated by them; three keys are added
 after validation, which no endpoint's schema accepts from a client:
-`size` ("WIDTHxHEIGHT", the exact output size the endpoints' plans honour), and
-`openai` (the model name asked for, the `seconds` the Video object reports, the remix
-source). An extension's `duration` is set to its new seconds after validation (4..20,
-where pixverse-5-extend itself takes 5 or 8). Any job, whichever API made it, renders as
-a `Video` (`video_object`).
+`size` ("WIDTHxHEIGHT", the exact output size the endpoints' plans honour),
+`exact_seconds` (true: the output lasts exactly its seconds, 24 frames each, where the
+Pixverse endpoints keep LTX-2's 24 n + 1), and `openai` (the model name asked for, the
+`seconds` the Video object reports, the remix source). An extension's `duration` is set
+to its new seconds after validation (4..20, where pixverse-5-extend itself takes 5 or 8).
+Any job, whichever API made it, renders as a `Video` (`video_object`).
 """
 
 from __future__ import annotations
@@ -144,8 +145,10 @@ def add_openai(
     secs: int,
     remixed_from: str | None = None,
 ) -> dict[str, Any]:
-    """The validated params with the exact size and what the Video object reports."""
+    """The validated params with the exact size and length, and what the Video object
+    reports."""
     params["size"] = f"{width}x{height}"
+    params["exact_seconds"] = True  # `seconds=4` is 96 frames, not the Pixverse 97
     params["openai"] = {"model": name, "seconds": str(secs), "remixed_from_video_id": remixed_from}
     return params
 

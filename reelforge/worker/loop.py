@@ -33,7 +33,7 @@ from reelforge.errors import JobError
 from reelforge.jobs import Job, JobQueue, fleet
 from reelforge.jobs.history import thumbnail_key
 from reelforge.jobs.wakeup import Wakeup
-from reelforge.media.conform import cover_frame, retimed_count
+from reelforge.media.conform import cover_frame, retimed_count, trim
 from reelforge.media.encode import choose_codec, encode_mp4
 from reelforge.media.probe import probe
 from reelforge.settings import Settings
@@ -320,14 +320,17 @@ class Worker:
         _check_clip(task, run.clip)  # an engine's mistake fails the job, never ships
 
     def _finish(self, run: Run) -> None:
-        """4. Encode the exact output size, its first frame as the thumbnail, and check
-        what we made; 5. store (whatever goes wrong there is the store's fault)."""
+        """4. Keep the frames the task asked for (`output_frames`), encode them at the exact
+        output size, the first as the thumbnail, and check what we made; 5. store
+        (whatever goes wrong there is the store's fault)."""
         job, beat, task, clip = run.job, run.beat, run.task, run.clip
         assert task is not None and clip is not None and run.workdir is not None
         assert run.endpoint is not None
         if beat.claim_lost.is_set():  # taken over while it waited: nothing of ours to store
             raise JobError("the claim on this job was lost")
         started = time.monotonic()
+        if task.output_frames is not None:  # exact seconds out of the engine's 8k+1 frames
+            clip = trim(clip, task.output_frames)
         beat.progress(0.9, "encoding mp4")
         out = run.workdir / "output.mp4"
         encode_mp4(clip, task.width, task.height, out, self.codec)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from reelforge import endpoints
 from reelforge.endpoints.prompting import VOICES
+from reelforge.errors import BadRequest
 from reelforge.task import Clip, GenerationTask
 from tests.endpoints.examples import MINIMAL, PAYLOADS
 
@@ -58,6 +59,7 @@ def test_seed_page_examples_plan(
     task = endpoint.plan(endpoint.validate(PAYLOADS[slug]), media)
     assert (task.kind, (task.width, task.height), task.audio) == (kind, size, audio)
     assert task.num_frames == (120 if slug == EXTEND else 121)
+    assert task.output_frames is None  # every frame made is kept: 24 n + 1 (extend: all)
     assert task.prompt.startswith(PAYLOADS[slug]["prompt"].rstrip("."))
     assert task.fast is False and task.fps == 24
     if slug != V6:
@@ -139,6 +141,39 @@ def test_extend_continues_the_input_at_its_aspect() -> None:
 def test_num_frames_is_24_per_second_plus_one(slug: str, duration: int, frames: int) -> None:
     task = plan(slug, duration=duration)
     assert task.num_frames == frames and (task.num_frames - 1) % 8 == 0
+    assert task.output_frames is None  # the Pixverse endpoints keep them all
+
+
+@pytest.mark.parametrize("slug", endpoints.SLUGS)
+def test_no_client_may_ask_for_exact_seconds(slug: str) -> None:
+    endpoint = endpoints.get(slug)
+    assert endpoint is not None
+    with pytest.raises(BadRequest, match="unknown parameter 'exact_seconds'"):
+        endpoint.validate({**MINIMAL[slug], "exact_seconds": True})
+
+
+def exact(slug: str, media: dict[str, Any], **after: Any) -> GenerationTask:
+    """The plan of a job the OpenAI Videos API made: the minimal body validated, then
+    `after` (an extension's new seconds) and `exact_seconds` set, as its routes do."""
+    endpoint = endpoints.get(slug)
+    assert endpoint is not None
+    params = {**endpoint.validate(MINIMAL[slug]), **after, "exact_seconds": True}
+    return endpoint.plan(json.loads(json.dumps(params)), media)
+
+
+@pytest.mark.parametrize(("duration", "kept"), [(1, 24), (4, 96), (12, 288), (15, 360)])
+def test_exact_seconds_keep_24_per_second_of_the_24_n_plus_1_made(duration: int, kept: int) -> None:
+    task = exact(V6, {}, duration=duration)
+    assert (task.num_frames, task.output_frames) == (kept + 1, kept)
+
+
+def test_an_exact_extension_keeps_the_input_as_retimed_then_the_new_frames() -> None:
+    # 45 frames at 30 fps last 1.5 s: 36 at 24 fps, as the engines retime them; 4 s more
+    thirty = Clip(frames=np.zeros((45, 144, 256, 3), dtype=np.uint8), fps=30.0)
+    task = exact(EXTEND, {"video_url": thirty}, duration=4)
+    assert (task.num_frames, task.output_frames) == (4 * 24, 36 + 4 * 24)
+    task = exact(EXTEND, {"video_url": video(256, 144, frames=96)}, duration=20)
+    assert (task.num_frames, task.output_frames) == (20 * 24, 96 + 20 * 24)
 
 
 @pytest.mark.parametrize(

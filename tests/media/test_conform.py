@@ -14,7 +14,9 @@ from reelforge.media.conform import (
     resample_audio,
     retime,
     retimed_count,
+    trim,
 )
+from reelforge.task import Clip
 
 # --- cover-crop ------------------------------------------------------------------------
 
@@ -165,3 +167,52 @@ def test_retimed_count_is_what_retime_makes(frames: int, fps_in: float, fps_out:
     assert retimed_count(frames, fps_in, fps_out) == len(retime(clip, fps_in, fps_out))
     # the duration is kept to within one output frame
     assert abs(retimed_count(frames, fps_in, fps_out) / fps_out - frames / fps_in) <= 1 / fps_out
+
+
+# --- trimming --------------------------------------------------------------------------
+
+
+def numbered(frames: int, rate: int | None, samples: int | None) -> Clip:
+    """A 24 fps clip whose frames and samples carry their own index, so a cut shows where."""
+    video = np.zeros((frames, 4, 6, 3), np.uint8)
+    video[:, 0, 0, 0] = np.arange(frames) % 256
+    if rate is None or samples is None:
+        return Clip(frames=video, fps=24.0)
+    audio = np.stack([np.arange(samples), -np.arange(samples)]).astype(np.float32) / samples
+    return Clip(frames=video, fps=24.0, audio=audio, sample_rate=rate)
+
+
+@pytest.mark.parametrize(
+    ("made", "kept", "rate"),
+    [(97, 96, 16_000), (97, 96, 48_000), (25, 24, 24_000), (289, 288, 44_100)],
+)
+def test_trim_keeps_the_first_frames_and_exactly_their_sound(made, kept, rate) -> None:
+    # LTX-2's 24 n + 1 frames -> the OpenAI API's 24 n, the sound cut to n seconds
+    clip = numbered(made, rate, round(made / 24 * rate))
+    cut = trim(clip, kept)
+    assert (len(cut.frames), cut.fps, cut.sample_rate) == (kept, 24.0, rate)
+    np.testing.assert_array_equal(cut.frames, clip.frames[:kept])
+    assert cut.audio is not None and clip.audio is not None
+    assert cut.audio.shape == (2, round(kept / 24 * rate))  # 4 s at 16 kHz: 64 000
+    np.testing.assert_array_equal(cut.audio, clip.audio[:, : cut.audio.shape[1]])
+    assert cut.duration == cut.audio.shape[1] / rate == kept / 24
+
+
+def test_an_extension_is_kept_whole_and_short_sound_padded_to_its_length() -> None:
+    # 48 input frames and 96 new ones, all kept; the engine's sound 100 samples short
+    # (within the frame the worker's check allows) gets that much silence at the end
+    clip = numbered(48 + 96, 16_000, 6 * 16_000 - 100)
+    cut = trim(clip, 48 + 96)
+    assert len(cut.frames) == 144 and cut.duration == 6.0
+    assert cut.audio is not None and clip.audio is not None
+    assert cut.audio.shape == (2, 96_000)
+    np.testing.assert_array_equal(cut.audio[:, :-100], clip.audio)
+    assert not cut.audio[:, -100:].any()
+
+
+def test_a_silent_clip_stays_silent_and_trimming_never_makes_frames() -> None:
+    cut = trim(numbered(25, None, None), 24)
+    assert (len(cut.frames), cut.audio, cut.sample_rate) == (24, None, None)
+    for frames in (0, 26):
+        with pytest.raises(ValueError, match=f"cannot keep {frames} frames of a clip of 25"):
+            trim(numbered(25, None, None), frames)

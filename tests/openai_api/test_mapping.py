@@ -55,9 +55,12 @@ def test_an_explicit_size_is_planned_and_priced_at_its_own_pixels() -> None:
     )
     task = endpoint.plan(params, {})
     assert (task.width, task.height, task.num_frames) == (1024, 1792, 97)
+    assert task.output_frames == 96  # 4 s exactly, of the 8k+1 made
     assert endpoint.price(params) == round(1024 * 1792 / 1e6 * 4 * 0.12, 4)
     with pytest.raises(BadRequest, match="unknown parameter 'size'"):
         endpoint.validate({"prompt": "a cat", "size": "64x64"})  # never from a client
+    with pytest.raises(BadRequest, match="unknown parameter 'exact_seconds'"):
+        endpoint.validate({"prompt": "a cat", "exact_seconds": True})
 
 
 def _job(**changes: object) -> Job:

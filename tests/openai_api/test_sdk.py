@@ -1,10 +1,10 @@
 """The OpenAI Videos API on a real `reelforge serve` (the fast stand-in engine), driven
 through the unmodified official `openai` SDK: create and poll, download the mp4 (opened
-with PyAV: exact size and length), its thumbnail and a spritesheet, list and paginate,
-remix, extend (the mp4 itself, by id in the multipart, by id as JSON), delete, image to
-video, errors in OpenAI's format naming the field, one request seen through both APIs,
-credits charged as on the Pixverse routes, and another key seeing none of it; on SQLite
-and on PostgreSQL."""
+with PyAV: exact size, and exactly `seconds` long: 24 frames a second, the sound as
+long), its thumbnail and a spritesheet, list and paginate, remix, extend (the mp4 itself,
+by id in the multipart, by id as JSON), delete, image to video, errors in OpenAI's format
+naming the field, one request seen through both APIs, credits charged as on the Pixverse
+routes, and another key seeing none of it; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from tests.support.server import FAKE_ENGINE, ServerProcess
 
 SMALL = "256x144"  # the engine makes any even size: the tests that need no SDK size use it
 POLL_MS = 100
+AAC_FRAME_SECONDS = 1024 / 48000  # the encoder's sound ends on a whole AAC frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # "the Sora API is ..."
 
@@ -89,12 +90,19 @@ def _wait(client: openai.OpenAI, video: Video) -> Video:
 
 
 def _probe(data: bytes, tmp_path: Path) -> tuple[int, int, int, float]:
+    """(width, height, frames, seconds) of the mp4, as PyAV reads it; its sound, when it
+    has any, must last as long (within the AAC frame the encoder ends on)."""
     path = tmp_path / "video.mp4"
     path.write_bytes(data)
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
         duration = float(stream.duration * stream.time_base)
+        if container.streams.audio:
+            container.seek(0)
+            sound = container.streams.audio[0]
+            samples = sum(frame.samples for frame in container.decode(sound))
+            assert abs(samples / sound.sample_rate - duration) <= AAC_FRAME_SECONDS
         return stream.codec_context.width, stream.codec_context.height, frames, duration
 
 
@@ -107,11 +115,12 @@ def test_create_and_poll_then_download_the_mp4_thumbnail_and_spritesheet(
     assert made.completed_at is not None and made.completed_at >= made.created_at
     assert made.expires_at is not None and made.expires_at > made.created_at
     assert made.error is None and made.remixed_from_video_id is None
-    # the mp4: exactly the size asked for, 4 s at 24 fps (LTX-2's 24 x 4 + 1 frames)
+    # the mp4: exactly the size and the length asked for, 4 s at 24 fps (96 frames kept of
+    # LTX-2's 24 x 4 + 1), its sound as long
     mp4 = client.videos.download_content(made.id).read()
     width, height, frames, duration = _probe(mp4, tmp_path)
-    assert (width, height, frames) == (1280, 720, 97)
-    assert abs(duration - 97 / 24) < 0.05
+    assert (width, height, frames) == (1280, 720, 96)
+    assert duration == pytest.approx(4.0, abs=1e-6)
     thumbnail = Image.open(
         io.BytesIO(client.videos.download_content(made.id, variant="thumbnail").read())
     )
@@ -132,11 +141,11 @@ def test_a_portrait_sdk_size_is_served_exactly(
     )
     assert (video.status, video.size, video.seconds) == ("completed", "1024x1792", "4")
     width, height, frames, _ = _probe(client.videos.download_content(video.id).read(), tmp_path)
-    assert (width, height, frames) == (1024, 1792, 97)
+    assert (width, height, frames) == (1024, 1792, 96)
 
 
 def test_one_request_answers_through_both_apis(
-    openai_server: ServerProcess, client: openai.OpenAI, made: Video
+    openai_server: ServerProcess, client: openai.OpenAI, made: Video, tmp_path: Path
 ) -> None:
     key = {"x-api-key": client.api_key}
     # the OpenAI video at the Pixverse paths
@@ -162,6 +171,9 @@ def test_one_request_answers_through_both_apis(
         "1",
     )
     assert video.prompt == "a lighthouse"
+    # and keeps the Pixverse length: LTX-2's 24 x 1 + 1 frames
+    result = httpx.get(f"{openai_server.base_url}/v2/requests/{request_id}", headers=key).json()
+    assert _probe(httpx.get(result["output"]).content, tmp_path)[2] == 25
 
 
 def test_credits_are_held_and_charged_as_on_the_pixverse_routes(
@@ -215,7 +227,7 @@ def test_remix_keeps_the_settings_with_a_new_prompt(
     assert (remix.size, remix.seconds, remix.model) == (made.size, made.seconds, made.model)
     assert remix.prompt == "the fox, now at night"
     width, height, frames, _ = _probe(client.videos.download_content(remix.id).read(), tmp_path)
-    assert (width, height, frames) == (1280, 720, 97)
+    assert (width, height, frames) == (1280, 720, 96)
 
 
 def test_extend_by_file_by_multipart_id_and_by_json_id(
@@ -233,8 +245,11 @@ def test_extend_by_file_by_multipart_id_and_by_json_id(
         ),
     )
     assert (by_file.size, by_file.seconds) == (SMALL, "6")  # the stitched whole
-    width, height, frames, _ = _probe(client.videos.download_content(by_file.id).read(), tmp_path)
-    assert (width, height, frames) == (256, 144, 49 + 4 * 24)  # the input, then 4 s more
+    width, height, frames, duration = _probe(
+        client.videos.download_content(by_file.id).read(), tmp_path
+    )
+    assert (width, height, frames) == (256, 144, 2 * 24 + 4 * 24)  # the input, then 4 s more
+    assert duration == pytest.approx(6.0, abs=1e-6)
     # 2. by id: the SDK refuses video={"id": ...} (a file to it); with video omitted,
     #    extra_body sends the id as the multipart field video[id]
     by_id = client.videos.extend(
@@ -275,7 +290,7 @@ def test_image_to_video_from_an_input_reference(client: openai.OpenAI, tmp_path:
     )
     assert (video.status, video.size, video.seconds) == ("completed", SMALL, "1")
     width, height, frames, _ = _probe(client.videos.download_content(video.id).read(), tmp_path)
-    assert (width, height, frames) == (256, 144, 25)
+    assert (width, height, frames) == (256, 144, 24)
     with pytest.raises(openai.BadRequestError) as not_an_image:
         client.videos.create(prompt="x", input_reference=("a.txt", b"hello", "text/plain"))
     assert not_an_image.value.param == "input_reference"

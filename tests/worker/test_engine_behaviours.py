@@ -118,6 +118,24 @@ def test_extending_a_30_fps_video_keeps_its_duration_at_24_fps(
     assert_video(video, 640, 360, frames=36 + 5 * FPS, has_audio=True)
 
 
+def test_an_openai_video_keeps_exactly_its_seconds_of_the_frames_made(app_with_worker, tmp_path):
+    # the engine makes LTX-2's 24 x 2 + 1 frames (the worker's check counts those); the
+    # worker keeps 48, the sound cut to 2 s, where a Pixverse request keeps all 49
+    app = app_with_worker(engine=FakeEngine)
+    key = app.issue_key(CREDITS)
+    body = {"prompt": "a lighthouse at night", "seconds": "2", "size": "640x360"}
+    answer = app.client.post("/v1/videos", json=body, headers=app.headers(key))
+    assert answer.status_code == 200, answer.text
+    request_id = answer.json()["id"]
+    assert app.wait(key, request_id).json()["status"] == "COMPLETED"
+    video = download(app, key, request_id, tmp_path / "out.mp4")
+    opened = assert_video(video, 640, 360, frames=2 * FPS, has_audio=True)
+    assert opened.duration == 2.0
+    assert opened.audio_duration is not None
+    assert abs(opened.audio_duration - 2.0) <= 1024 / 48000  # within the last AAC frame
+    assert app.result(key, request_id).json()["video"]["duration"] == 2.0
+
+
 # --- one misbehaviour per test ---------------------------------------------------------
 
 
