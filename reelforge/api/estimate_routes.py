@@ -55,7 +55,7 @@ def plan_for(services: Services, slug: str, params: Mapping[str, Any]) -> planni
     steps = schedule.Schedule.for_checkpoint(settings, checkpoint)
     kind, width, height, frames = task_shape(params)
     fast = params.get("motion_mode") == "fast"
-    two_stage = checkpoint.two_stage and fast and kind == "text"  # as the engine runs it
+    two_stage = checkpoint.two_stage and fast  # as the engine runs it
     return planning.plan_task(kind, width, height, frames, fast, steps, two_stage=two_stage)
 
 

@@ -9,7 +9,7 @@ Behaviour worth knowing:
 - Size: generates at the multiple-of-32 size nearest the requested one; `media.encode_mp4`
   scales the frames to the exact output size.
 - `fast`: distilled checkpoints run their 8-sigma schedule without guidance (see
-  `schedule.Checkpoint.distilled`); with a `latent_upsampler` too, `fast` text to video
+  `schedule.Checkpoint.distilled`); with a `latent_upsampler` too, `fast` (every kind)
   runs the two-stage schedule (`ltx2_two_stage.py`: half size, x2 latents, 3 refining
   sigmas). Otherwise `fast` runs `fast_steps` instead of `steps` with the same guidance.
 - `enhance_prompt`: turns on diffusers' prompt enhancement when the checkpoint has a
@@ -149,6 +149,8 @@ class LTX2Engine:
             progress,
             cancelled,
         )
+        if frames.shape[1:3] != frames_in.shape[1:3]:  # the two-stage path's doubled size
+            frames = cover_frames(frames, width, height)
         out_frames = np.concatenate([frames_in, frames[prefix:]])
         if audio is None:
             return Clip(frames=out_frames, fps=task.fps)
@@ -204,10 +206,10 @@ class LTX2Engine:
             **extra,
         }
         with torch.inference_mode():
-            if self.upsampler is not None and task.fast and pipe is self.text_pipe:
+            if self.upsampler is not None and task.fast:
                 output = ltx2_two_stage.generate(
-                    pipe, self.upsampler, common, self.schedule.call_kwargs(True),
-                    width, height, task.seed, steps,
+                    pipe, self.text_pipe, self.upsampler, common, list(extra),
+                    self.schedule.call_kwargs(True), width, height, task.seed, steps,
                 )  # fmt: skip
             else:
                 output = pipe(

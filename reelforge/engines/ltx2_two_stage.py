@@ -8,8 +8,8 @@ generation", docs/source/en/api/pipelines/ltx2.md):
        no guidance, and decode.
 
 11 transformer passes in all, 8 of them at a quarter of the tokens (see
-`planning.plan_task(two_stage=True)`). Used by the engine for `motion_mode=fast` text to
-video on a distilled checkpoint that has a latent upsampler.
+`planning.plan_task(two_stage=True)`). Used by the engine for `motion_mode=fast`, every
+kind, on a distilled checkpoint that has a latent upsampler.
 """
 
 from __future__ import annotations
@@ -28,17 +28,22 @@ def half_size(width: int, height: int) -> tuple[int, int]:
 
 def generate(
     pipe: Any,
+    refiner: Any,
     upsampler: Any,
     common: dict[str, Any],
+    conditioning: list[str],
     distilled: dict[str, Any],
     width: int,
     height: int,
     seed: int,
     steps: Any,
 ) -> Any:
-    """Run the three steps; `common` holds the prompt, frames, frame rate and conditioning,
-    `distilled` the guidance-free call arguments, `steps` the step callback. Returns the
-    pipeline's output (frames and audio) at twice `half_size(width, height)`."""
+    """Run the three steps: stage 1 on `pipe` (the task's pipeline, with `common`'s
+    prompt, frames, frame rate and conditioning), stage 2 on `refiner` (the text
+    pipeline over the same modules) with `common` less its `conditioning` keys (the
+    conditions are in the latents by then, as in diffusers' FLF2V example). `distilled`
+    holds the guidance-free call arguments, `steps` the step callback. Returns the output
+    (frames and audio) at twice `half_size(width, height)`."""
     from diffusers.pipelines.ltx2 import LTX2LatentUpsamplePipeline
     from diffusers.pipelines.ltx2.utils import STAGE_2_DISTILLED_SIGMA_VALUES
 
@@ -67,8 +72,9 @@ def generate(
     latents = upsample(latents=video_latents, output_type="latent", return_dict=False)[0]
     # 3. Full size, 3 sigmas from the first of them
     steps.first = len(distilled["sigmas"])
-    return pipe(
-        **common,
+    refine = {key: value for key, value in common.items() if key not in conditioning}
+    return refiner(
+        **refine,
         width=2 * half_w,
         height=2 * half_h,
         latents=latents,

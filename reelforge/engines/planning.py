@@ -14,8 +14,9 @@ pipeline's own code on the meta device, for every kind, quality and duration.
 
 Passes: the default guidance runs 4 transformer passes per step (classifier-free
 guidance = 2, spatio-temporal guidance 1, modality isolation 1); distilled weights run 8
-fixed sigmas with 1 pass each; the two-stage distilled path runs those 8 at half size,
-upsamples the latents x2 and refines with 3 more passes at full size.
+fixed sigmas with 1 pass each; the two-stage distilled path runs those 8 at half size
+(with the task's conditions), upsamples the latents x2 and refines with 3 more passes at
+full size (no conditions: they are in the latents).
 
 TFLOP per pass comes from `architecture/transformer_flops.json` (torch's flop counter on
 meta, see `flops.py`): the full-size LTX-2 transformer, whatever checkpoint a worker has
@@ -162,11 +163,13 @@ def plan_task(
     audio = audio_latent_frames(frames)
     rate = int(architecture.config("vocoder")["output_sampling_rate"])
 
-    def stage(name: str, w: int, h: int, steps: int, passes: int) -> Stage:
+    def stage(
+        name: str, w: int, h: int, steps: int, passes: int, conditioned: bool = True
+    ) -> Stage:
         latent = latent_shape(w, h, frames)
         # LTX2ConditionPipeline appends a condition at a latent index > 0 (a transition's
         # last frame: one latent frame) as extra tokens; one at index 0 replaces latents
-        keyframes = latent[1] * latent[2] if kind == "transition" else 0
+        keyframes = latent[1] * latent[2] if kind == "transition" and conditioned else 0
         tokens = latent[0] * latent[1] * latent[2] + keyframes
         return Stage(
             name, w, h, latent, keyframes, audio, steps, passes, tflop_per_pass(tokens, audio)
@@ -178,7 +181,8 @@ def plan_task(
         gen_w, gen_h = 2 * half_w, 2 * half_h
         stages = (
             stage("stage 1", half_w, half_h, DISTILLED_STEPS, 1),
-            stage("stage 2", gen_w, gen_h, STAGE_2_STEPS, 1),
+            # refines stage 1's latents alone: the conditions are in them already
+            stage("stage 2", gen_w, gen_h, STAGE_2_STEPS, 1, conditioned=False),
         )
         name = "two-stage distilled"
     elif schedule.distilled:

@@ -1,6 +1,7 @@
 """The two-stage distilled path on a tiny distilled checkpoint with its tiny latent
-upsampler: half size with 8 sigmas, latents x2, 3 refining sigmas at full size; exactly
-the shapes and passes `planning` plans (and the estimate answers)."""
+upsampler, for every kind: half size with 8 sigmas (and the task's conditions), latents
+x2, 3 refining sigmas at full size; exactly the shapes and passes `planning` plans (and
+the estimate answers)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,38 @@ def test_normal_motion_runs_the_single_stage_distilled_schedule(engine):
     plan = planning.plan_task("text", 256, 128, 17, False, engine.schedule)
     assert tokens == [plan.stages[0].video_tokens] * 8 and upsampled == []
     assert clip.frames.shape == (17, 128, 256, 3)
+
+
+@pytest.mark.parametrize("kind", ["image", "transition", "extend"])
+def test_fast_runs_two_stages_for_every_kind(engine, kind):
+    import numpy as np
+    from PIL import Image
+
+    from reelforge.task import Clip
+
+    tokens: list[int] = []
+    hook = engine.text_pipe.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: tokens.append(kwargs["hidden_states"].shape[1]),
+        with_kwargs=True,
+    )
+    picture = Image.new("RGB", (256, 128), (200, 40, 40))
+    media: dict = {
+        "image": {"images": (picture,)},
+        "transition": {"images": (picture, picture)},
+        "extend": {"video": Clip(frames=np.zeros((25, 128, 256, 3), np.uint8), fps=24)},
+    }[kind]
+    new_frames = 16 if kind == "extend" else 17
+    task = GenerationTask(kind=kind, prompt="a fox", negative_prompt="", width=256,
+                          height=128, num_frames=new_frames, seed=5, audio=True, fast=True,
+                          **media)  # fmt: skip
+    try:
+        clip = engine.generate(task, lambda fraction, stage: None, lambda: False)
+    finally:
+        hook.remove()
+    plan = planning.plan_task(kind, 256, 128, new_frames, True, engine.schedule, two_stage=True)
+    first, second = plan.stages
+    assert tokens == [first.video_tokens] * 8 + [second.video_tokens] * 3
+    if kind == "transition":  # the last frame's keyframe tokens in stage 1 only
+        assert first.keyframe_tokens > 0 and second.keyframe_tokens == 0
+    expected = 25 + 16 if kind == "extend" else 17
+    assert clip.frames.shape[0] == expected and clip.audio is not None
