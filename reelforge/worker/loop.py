@@ -51,6 +51,7 @@ DB_RETRY_FIRST_SECONDS = 1.0  # a database fault: wait 1 s, doubling ...
 DB_RETRY_MAX_SECONDS = 30.0  # ... up to 30 s, then every 30 s until it answers
 THUMBNAIL_QUALITY = 85  # JPEG quality of the first frame shown in the history
 PREPARED = 0.05  # the progress of a job whose inputs are ready; generation makes 0.05 .. 0.9
+PREFETCH_AFTER_SECONDS = 0.2  # a prefetch looks for the next job once the device ran this long
 PREFETCH_LOOK_SECONDS = 0.1  # how soon a prefetch notices that the device is done
 SHUTDOWN_FINISH_SECONDS = 10.0  # a stopping worker finishes what it generated this long
 
@@ -194,6 +195,10 @@ class Worker:
         """While the device is busy: claim and prepare the next job, at once and then on
         every wake-up (or poll) until the device is done. A fault just gives up: the idle
         loop will claim with its back-off."""
+        # a job the device finishes this soon gains nothing from it, and the claim's
+        # write would only delay that job's own progress and end writes
+        if device_done.wait(PREFETCH_AFTER_SECONDS):
+            return None
         last_claim = -float("inf")
         while True:
             if time.monotonic() - last_claim >= self.settings.poll_seconds:
@@ -302,7 +307,8 @@ class Worker:
         if endpoint is None:  # a slug removed after the job was accepted
             raise JobError(f"model {job.slug} is no longer served here")
         run.workdir = Path(tempfile.mkdtemp(prefix=cleanup.workdir_prefix(job.id)))
-        run.beat.progress(0.01, "fetching inputs")
+        if any(job.params.get(field) for field in endpoint.media_fields):
+            run.beat.progress(0.01, "fetching inputs")  # (a write: only when there is some)
         media = self.inputs.ingest_all(endpoint.media_fields, job.params, run.workdir)
         run.endpoint, run.task = endpoint, endpoint.plan(job.params, media)
 
