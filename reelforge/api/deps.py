@@ -6,6 +6,7 @@ dependency per request. Whatever blocks (the database, Redis) goes to the pool."
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,6 +52,8 @@ class Services:
     watch: Watch = field(init=False)  # the stream clients' one reader (set by create_app)
     key_cache: KeyCache = field(init=False)  # callers authenticated a moment ago
     reads: Reads = field(init=False)  # the status route's reads (jobs/reads.py)
+    # keys being looked up in the database now, for the requests presenting them meanwhile
+    authenticating: dict[str, asyncio.Future[Caller | None]] = field(init=False)
     # threads for /status reads: a few, not the pool's 40, where 64 polling clients would
     # fight for the GIL (and SQLite's lock) and stretch the slowest answers
     status_reads: anyio.CapacityLimiter = field(init=False)
@@ -58,6 +61,7 @@ class Services:
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.settings.key_cache_seconds)
         self.reads = Reads(self.queue)
+        self.authenticating = {}
         self.status_reads = anyio.CapacityLimiter(STATUS_READ_THREADS)
 
 
@@ -91,9 +95,7 @@ async def authenticate(
     # 1. The key: from the cache (no I/O), else from the database in the thread pool
     caller = keys.recall(x_api_key, services.admin_key, services.key_cache)
     if caller is None:
-        caller = await run_in_threadpool(
-            keys.authenticate, services.db, x_api_key, services.admin_key, services.key_cache
-        )
+        caller = await _authenticate_once(services, x_api_key)
     if not isinstance(caller, Caller):
         raise Unauthorized("Invalid API key")
     # 2. Its rate limit: counting in memory is CPU only; in Redis it is a round trip
@@ -102,6 +104,36 @@ async def authenticate(
     else:
         await run_in_threadpool(services.limiter.check, caller)
     return caller
+
+
+async def _authenticate_once(services: Services, key: str) -> Caller | None:
+    """The database's word on `key`, asked once however many requests present it at the
+    same moment: when a busy key's cache entry expires, all its pollers miss at once, and
+    each asking in the thread pool made a burst of queries (and the slowest answers)."""
+    pending = services.authenticating.get(key)
+    if pending is not None:
+        await asyncio.wait({pending})  # raises nothing of the first asker's
+        if not pending.cancelled():
+            return pending.result()
+        # the first asker failed (a database error is its own answer): ask ourselves
+    else:
+        pending = asyncio.get_running_loop().create_future()
+        services.authenticating[key] = pending
+        try:
+            caller = await run_in_threadpool(
+                keys.authenticate, services.db, key, services.admin_key, services.key_cache
+            )
+        except BaseException:
+            pending.cancel()  # those waiting ask for themselves
+            raise
+        finally:
+            if services.authenticating.get(key) is pending:
+                del services.authenticating[key]
+        pending.set_result(caller)
+        return caller
+    return await run_in_threadpool(
+        keys.authenticate, services.db, key, services.admin_key, services.key_cache
+    )
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

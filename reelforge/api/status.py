@@ -45,9 +45,13 @@ def facts(services: Services, job: Job, serving: dict[str, int] | None = None) -
     return _facts(services, job, position, serving or {})
 
 
-def facts_inline(services: Services, job: Job) -> StatusFacts:
+def facts_inline(services: Services, job: Job) -> StatusFacts | None:
     """The same from the fast reads alone, on the event loop (`services.reads.inline`);
-    sqlite3.Error when the database is busy or failing: then call `facts` in a thread."""
+    None when the measured means are due for a reload (a query that may wait for the
+    write lock), sqlite3.Error when the database is busy or failing: in both cases call
+    `facts` in a thread."""
+    if not job.terminal and not services.timings.fresh:
+        return None
     position, serving = None, {}
     if job.status is Status.QUEUED:
         position = services.reads.queue_position(job)

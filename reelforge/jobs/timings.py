@@ -127,8 +127,13 @@ class StatsCache:
         self._loaded_at = float("-inf")
         self._stats: dict[tuple[str, str], Stats] = {}
 
+    @property
+    def fresh(self) -> bool:
+        """Whether `get` answers from memory now (else it reads the database first)."""
+        return time.monotonic() - self._loaded_at <= self.max_age
+
     def get(self, slug: str, size: str) -> Stats | None:
-        if time.monotonic() - self._loaded_at > self.max_age:
+        if not self.fresh:
             self._stats = load(self.db)
             self._loaded_at = time.monotonic()
         return self._stats.get((slug, size))
