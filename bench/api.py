@@ -68,9 +68,10 @@ def serve(kind: str) -> None:
         metrics.use_directory(settings.data_dir / "metrics")
     import uvicorn
 
-    from reelforge.api.server import uvicorn_options
+    from reelforge.api.server import settle_heap, uvicorn_options
 
     app = real_app(settings) if kind == "real" else bare_app(settings.data_dir / BODY_FILE)
+    settle_heap()  # as `reelforge serve` does once its app is built
     uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings))).run()
 
 

@@ -277,4 +277,8 @@ def _methods_at(request: Request) -> list[str]:
 def app_from_env() -> FastAPI:
     """The API alone, configured from REELFORGE_* variables: for API-only replicas,
     `uvicorn --factory reelforge.api.app:app_from_env` (no worker, no model)."""
-    return create_app(Settings())
+    from reelforge.api.server import settle_heap
+
+    app = create_app(Settings())
+    settle_heap()  # a process of its own: see api/server.py
+    return app

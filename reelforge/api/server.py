@@ -15,6 +15,7 @@ fires the connection is closed. `HeaderTimeoutHttpTools` (the fast parser of
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,16 @@ from reelforge.settings import Settings
 
 DEFAULT_HEADER_TIMEOUT = Settings.model_fields["http_header_timeout_seconds"].default
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers (h11's own default bound)
+
+
+def settle_heap() -> None:
+    """Leave everything built so far (the app, its libraries: some 136,000 objects) out of
+    the cyclic garbage collector's reach. A full collection of that heap paused the event
+    loop for about 70 ms, the status route's slowest answers; what requests allocate is
+    still collected. Once per server process, after its app is built (never in tests,
+    where many apps come and go in one process)."""
+    gc.collect()
+    gc.freeze()
 
 
 class HeaderTimeoutH11(H11Protocol):

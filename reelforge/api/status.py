@@ -46,26 +46,33 @@ def facts(services: Services, job: Job, serving: dict[str, int] | None = None) -
 
 
 def facts_inline(services: Services, job: Job) -> StatusFacts | None:
-    """The same from the fast reads alone, on the event loop (`services.reads.inline`);
-    None when the measured means are due for a reload (a query that may wait for the
-    write lock), sqlite3.Error when the database is busy or failing: in both cases call
-    `facts` in a thread."""
-    if not job.terminal and not services.timings.fresh:
+    """The same from the fast reads alone, on the event loop (`services.reads.inline`),
+    with the measured means as they are (a thread reloads them when due: that query may
+    wait for the write lock). None before they were ever read, sqlite3.Error when the
+    database is busy or failing: in both cases call `facts` in a thread."""
+    if not job.terminal and not services.timings.loaded:
         return None
     position, serving = None, {}
     if job.status is Status.QUEUED:
         position = services.reads.queue_position(job)
         serving = services.reads.serving(_live_window(services))
-    return _facts(services, job, position, serving)
+    return _facts(services, job, position, serving, inline=True)
 
 
 def _facts(
-    services: Services, job: Job, position: int | None, serving: dict[str, int]
+    services: Services,
+    job: Job,
+    position: int | None,
+    serving: dict[str, int],
+    *,
+    inline: bool = False,
 ) -> StatusFacts:
     workers = serving.get(job.slug, 0) if job.status is Status.QUEUED else 1
     eta = 0.0 if job.terminal else None
     if not job.terminal:
-        stats = services.timings.get(job.slug, timings.size_of(job.params))
+        size = timings.size_of(job.params)
+        cache = services.timings
+        stats = cache.peek(job.slug, size) if inline else cache.get(job.slug, size)
         eta = timings.eta_seconds(job, stats, queue_position=position, workers=workers)
     return StatusFacts(job, position, workers, eta)
 

@@ -51,7 +51,7 @@ def serve(
     from reelforge import accounts
     from reelforge.accounts import credits
     from reelforge.api.app import create_app
-    from reelforge.api.server import uvicorn_options
+    from reelforge.api.server import settle_heap, uvicorn_options
     from reelforge.storage import load_secret
     from reelforge.worker.process import WorkerFailed, WorkerProcess
 
@@ -94,6 +94,7 @@ def serve(
         options = uvicorn_options(settings)  # uvloop, httptools, timeouts: api/server.py
         if api_workers == 1:
             servers.append(uvicorn.Server(uvicorn.Config(create_app(settings), **options)))
+            settle_heap()
             if not stopping.is_set():
                 servers[0].run()
         elif not stopping.is_set():

@@ -15,6 +15,8 @@ the transaction that completes it. An estimate uses only measurements, never a c
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from reelforge.jobs.record import Job, Status
 from reelforge.jobs.schema import timing_stats
 
+log = logging.getLogger("reelforge.jobs")
 WEIGHT = 0.2  # each new measurement's weight in the running means (after the first)
 AFTER_DENOISING = ("decoding", "encoding mp4", "uploading")  # stages after the last step
 # a pipelined worker's job waits for the device or the encoder while another job has it:
@@ -126,6 +129,11 @@ class StatsCache:
         self.max_age = max_age
         self._loaded_at = float("-inf")
         self._stats: dict[tuple[str, str], Stats] = {}
+        self._reloading = threading.Lock()  # one reload at a time, however many ask
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded_at > float("-inf")
 
     @property
     def fresh(self) -> bool:
@@ -133,7 +141,27 @@ class StatsCache:
         return time.monotonic() - self._loaded_at <= self.max_age
 
     def get(self, slug: str, size: str) -> Stats | None:
+        """The means of (slug, size), read again first when they are older than max_age."""
         if not self.fresh:
-            self._stats = load(self.db)
-            self._loaded_at = time.monotonic()
+            self._reload()
         return self._stats.get((slug, size))
+
+    def peek(self, slug: str, size: str) -> Stats | None:
+        """The same without waiting (for the event loop, once `loaded`): means up to a
+        reload older, the reload done meanwhile by a thread of its own."""
+        if not self.fresh and not self._reloading.locked():
+            reload = threading.Thread(target=self._reload_quietly, name="timings", daemon=True)
+            reload.start()
+        return self._stats.get((slug, size))
+
+    def _reload(self) -> None:
+        with self._reloading:
+            if not self.fresh:  # else another caller reloaded while this one waited
+                self._stats = load(self.db)
+                self._loaded_at = time.monotonic()
+
+    def _reload_quietly(self) -> None:
+        try:
+            self._reload()
+        except Exception as exc:  # the database is down: keep the old means, say so
+            log.warning("could not reload the measured times (%s)", type(exc).__name__)
