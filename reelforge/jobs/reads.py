@@ -34,6 +34,9 @@ from reelforge.jobs.schema import jobs, workers
 
 BUSY_TIMEOUT_MS = 50  # a reader that would wait longer gives way to the queue's path
 MANY_SIZES = 256  # compiled SELECTs of several ids kept, one per count
+# live workers change at their heartbeat's pace (seconds): one read serves the QUEUED
+# status polls of this long
+SERVING_SECONDS = 0.5
 
 
 class Reads:
@@ -69,6 +72,7 @@ class Reads:
         )
         self._ahead_sql, self._ahead_params = _compiled(ahead, dialect)
         self._many: dict[int, tuple[str, list[str]]] = {}
+        self._serving: tuple[float, float, dict[str, int]] | None = None  # (within, at, counts)
         live = select(workers.c.slugs).where(workers.c.heartbeat_at >= bindparam("cutoff"))
         self._live_sql, self._live_params = _compiled(live, dialect)
         self._slugs = workers.c.slugs.type.result_processor(dialect, None)
@@ -134,12 +138,17 @@ class Reads:
         """slug -> live workers serving it (fleet.serving); sqlite3.Error like `job`."""
         if self._path is None:
             return fleet.serving(self.queue.db, within)
+        now = time.monotonic()
+        cached = self._serving
+        if cached is not None and cached[0] == within and now - cached[1] < SERVING_SECONDS:
+            return cached[2]
         rows = self._conn().execute(self._live_sql, [time.time() - within]).fetchall()
         counts: dict[str, int] = {}
         for (raw,) in rows:
             slugs: list[str] = (self._slugs(raw) if self._slugs is not None else raw) or []
             for slug in slugs:
                 counts[slug] = counts.get(slug, 0) + 1
+        self._serving = (within, now, counts)
         return counts
 
     def close(self) -> None:

@@ -332,8 +332,9 @@ class Worker:
         job, beat, task, clip = run.job, run.beat, run.task, run.clip
         assert task is not None and clip is not None and run.workdir is not None
         assert run.endpoint is not None
-        if beat.claim_lost.is_set():  # taken over while it waited: nothing of ours to store
-            raise JobError("the claim on this job was lost")
+        if beat.claim_lost.is_set():  # taken over meanwhile: nothing of ours to store
+            log.warning("job %s lost its claim before it was encoded; result dropped", job.id)
+            raise JobError("the claim on this job was lost")  # (the fenced end is a no-op)
         started = time.monotonic()
         if task.output_frames is not None:  # exact seconds out of the engine's 8k+1 frames
             clip = trim(clip, task.output_frames)

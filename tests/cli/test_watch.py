@@ -72,7 +72,11 @@ def progress_lines(stderr: str) -> list[tuple[str, str, int, str]]:
 def test_watch_draws_stages_and_steps_and_ends_with_the_output_url(
     slow_server: ServerProcess, tmp_path: Path
 ) -> None:
-    submit(slow_server)  # 4 s ahead of ours: the watch starts while ours waits its turn
+    # two ahead of ours, one on the device and one prepared beside it (the pipelined
+    # worker claims the next job while the device runs): the watch starts while ours
+    # waits its turn in the queue
+    submit(slow_server)
+    submit(slow_server)
     request_id = submit(slow_server)
     done = reelforge(tmp_path, "watch", request_id, "--url", slow_server.base_url,
                      "--key", slow_server.key or "")  # fmt: skip
