@@ -42,17 +42,16 @@ if str(REPO) not in sys.path:
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import httpx  # noqa: E402
 
+from bench import serving  # noqa: E402
 from tests.support.postgres import postgres_reachable, private_schema  # noqa: E402
-from tests.support.server import FAKE_ENGINE, free_port  # noqa: E402
+from tests.support.server import FAKE_ENGINE  # noqa: E402
 
 KEY = "bench-admin-key"
 SLUG = "pixverse-v6"
@@ -62,10 +61,7 @@ WARMUP_JOBS = 3  # first imports, first encoder start-up, first timing stats: no
 
 @contextlib.contextmanager
 def serve(database_url: str | None, data_dir: Path) -> Iterator[str]:
-    port = free_port()
     env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
         "REELFORGE_ENGINE": FAKE_ENGINE,
         "REELFORGE_FAKE_STEP_SECONDS": "0",
         "REELFORGE_ADMIN_KEY": KEY,
@@ -73,29 +69,8 @@ def serve(database_url: str | None, data_dir: Path) -> Iterator[str]:
     }
     if database_url is not None:
         env["REELFORGE_DATABASE_URL"] = database_url
-    log_path = data_dir / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reelforge", "serve", "--port", str(port),
-             "--data-dir", str(data_dir)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve exited: {log_path.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"serve did not start: {log_path.read_text()}")
+    with serving.serve(data_dir, env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def via_stream(client: httpx.Client, base: str) -> tuple[float, dict]:

@@ -39,61 +39,33 @@ if str(REPO) not in sys.path:
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import sqlite3  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from bench import serving  # noqa: E402
 from tests.support.media_server import MediaServer  # noqa: E402
-from tests.support.server import free_port  # noqa: E402
 
 KEY = "bench-admin-key"
 SLUG = "pixverse-v6"
 ENGINE = "tests.support.engines.device_hold:DeviceHoldEngine"
 
 
-@contextlib.contextmanager
-def serve(data_dir: Path, env_extra: dict[str, str]) -> Iterator[str]:
-    port = free_port()
+def serve(data_dir: Path, env_extra: dict[str, str]) -> contextlib.AbstractContextManager[str]:
     env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
         "REELFORGE_ENGINE": ENGINE,
         "REELFORGE_ADMIN_KEY": KEY,
         "REELFORGE_RATE_LIMIT_PER_MINUTE": "0",
         "REELFORGE_ALLOW_PRIVATE_URLS": "true",
         **env_extra,
     }
-    log_path = data_dir / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reelforge", "serve", "--port", str(port),
-             "--data-dir", str(data_dir / "data")],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve exited: {log_path.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"serve did not start: {log_path.read_text()}")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(30)
+    (data_dir / "data").mkdir(exist_ok=True)
+    return serving.serve(data_dir / "data", env)
 
 
 def input_image(root: Path) -> str:
