@@ -90,9 +90,12 @@ def test_histograms_hold_one_observation_per_job(ran: Ran) -> None:
     assert scraped.value("reelforge_job_queue_seconds_count", model=T2V) == 0  # never claimed
     assert scraped.value("reelforge_job_e2e_seconds_count", model=V6, status="COMPLETED") == 3
     assert scraped.value("reelforge_job_e2e_seconds_count", model=T2V, status="FAILED") == 1
-    # the stages the fake engine's jobs go through (it reports no prompt encoding or decoding)
-    for stage in ("fetching_inputs", "denoising", "encoding_mp4", "uploading"):
+    # the stages the fake engine's jobs go through (it reports no prompt encoding or
+    # decoding; and these text-only jobs have no inputs to fetch, so no such stage)
+    for stage in ("denoising", "encoding_mp4", "uploading"):
         assert scraped.value("reelforge_job_stage_seconds_count", model=V6, stage=stage) == 3
+    fetched = scraped.value("reelforge_job_stage_seconds_count", model=V6, stage="fetching_inputs")
+    assert fetched == 0
     assert scraped.value("reelforge_denoise_step_seconds_count", model=V6) == 3
     # the +Inf bucket holds every observation, and the durations are real seconds
     assert scraped.value("reelforge_job_e2e_seconds_bucket", model=V6, le="+Inf") == 3
