@@ -133,25 +133,19 @@ def worker(
 ) -> None:
     """Run one worker (one per GPU) against the configured database."""
     from reelforge.metrics import exposition
-    from reelforge.worker import Shutdown, Worker
+    from reelforge.worker import Shutdown, Worker, interrupts
     from reelforge.worker.process import READY, announce
     from reelforge.worker.startup import CannotStart, load_engine
 
     _setup_logging()
     settings = _settings()
     stop = threading.Event()
-
-    def _on_signal(_signum: int, _frame: object) -> None:
-        if not stop.is_set():
-            stop.set()
-            raise Shutdown
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    interrupts.install(stop)  # where the main thread may be interrupted: worker/interrupts.py
     try:
         # 1. The engine, before anything says this worker serves
         try:
-            engine = load_engine(settings)
+            with interrupts.INTERRUPTS.interruptible():  # minutes, and nothing to hand back
+                engine = load_engine(settings)
         except CannotStart as exc:
             if ready_fd is None:
                 fail(str(exc))
@@ -163,6 +157,7 @@ def worker(
         if ready_fd is None and settings.worker_metrics_port:  # alone: no API adds ours up
             exposition.serve_alone(settings.host, settings.worker_metrics_port)
         ready = None if ready_fd is None else (lambda: announce(ready_fd, READY))
-        serving.run(stop, ready=ready)
+        serving.run(stop, ready=ready)  # returns when `stop` was seen between stages
     except Shutdown:
-        logging.getLogger("reelforge.worker").info("worker stopped")
+        pass
+    logging.getLogger("reelforge.worker").info("worker stopped")

@@ -170,6 +170,11 @@ def _on_commit(conn: Connection) -> None:
 
 
 def _on_rollback(conn: Connection) -> None:
+    # a connection invalidated mid-statement (a SIGTERM's Shutdown raised inside it) has
+    # no info to clear, and asking for it raises PendingRollbackError: an Exception that
+    # would replace the Shutdown and fail the job instead of handing it back
+    if conn.invalidated:
+        return
     conn.info.pop(_PENDING, None)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from reelforge.jobs import Job, JobQueue, fleet
 from reelforge.worker import faults
+from reelforge.worker.interrupts import INTERRUPTS
 from reelforge.worker.progress import StageClock
 
 log = logging.getLogger("reelforge.worker")
@@ -66,14 +67,15 @@ class Heartbeat:
             return
         self._last_progress, self._last_stage = now, report.stage
         try:
-            ours, cancel = self.queue.report_progress(
-                self.job,
-                report.fraction,
-                report.stage,
-                step=report.step,
-                steps=report.steps,
-                step_seconds=report.step_seconds,
-            )
+            with INTERRUPTS.shielded():  # a SIGTERM waits for the write to end
+                ours, cancel = self.queue.report_progress(
+                    self.job,
+                    report.fraction,
+                    report.stage,
+                    step=report.step,
+                    steps=report.steps,
+                    step_seconds=report.step_seconds,
+                )
         except Exception as exc:  # a full disk or a database hiccup: progress can wait
             fault = faults.fault_of(exc)
             if fault is None:

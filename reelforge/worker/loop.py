@@ -43,6 +43,7 @@ from reelforge.webhooks.delivery import WebhookSender
 from reelforge.worker import cleanup, faults
 from reelforge.worker.heartbeat import Heartbeat
 from reelforge.worker.inputs import Inputs
+from reelforge.worker.interrupts import INTERRUPTS, Shutdown
 from reelforge.worker.pipeline import Finisher, Prefetch, Run
 
 log = logging.getLogger("reelforge.worker")
@@ -54,10 +55,6 @@ PREPARED = 0.05  # the progress of a job whose inputs are ready; generation make
 PREFETCH_AFTER_SECONDS = 0.2  # a prefetch looks for the next job once the device ran this long
 PREFETCH_LOOK_SECONDS = 0.1  # how soon a prefetch notices that the device is done
 SHUTDOWN_FINISH_SECONDS = 10.0  # a stopping worker finishes what it generated this long
-
-
-class Shutdown(BaseException):
-    """Raised in the worker's main thread by SIGTERM/SIGINT: hand the job back, exit."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,8 @@ class Worker:
                         run.beat.progress(0.9, "waiting for the encoder")
                     finisher.submit(run)
                 if prefetch is not None:
-                    ready_run, prefetch = prefetch.result(), None
+                    with INTERRUPTS.interruptible():  # waiting on the prefetch thread
+                        ready_run, prefetch = prefetch.result(), None
         except Shutdown:
             # hand back what the device has not made yet; let the finisher end what it has
             if prefetch is not None:
@@ -186,7 +184,8 @@ class Worker:
             return None
         job = claimed[0]
         if job is None:
-            wakeup.wait(self.settings.poll_seconds)
+            with INTERRUPTS.interruptible():  # idle: a SIGTERM ends the wait at once
+                wakeup.wait(self.settings.poll_seconds)
             return None
         run = self._begin(job)
         return run if self._stage(run, self._prepare) else None
@@ -317,11 +316,13 @@ class Worker:
         assert run.task is not None
         beat, task = run.beat, run.task
         started = time.monotonic()
-        run.clip = self.engine.generate(
-            task,
-            lambda fraction, stage: beat.progress(PREPARED + 0.85 * fraction, stage),
-            beat.cancelled,
-        )
+        # a SIGTERM stops the engine mid-step (its progress writes are shielded from it)
+        with INTERRUPTS.interruptible():
+            run.clip = self.engine.generate(
+                task,
+                lambda fraction, stage: beat.progress(PREPARED + 0.85 * fraction, stage),
+                beat.cancelled,
+            )
         run.seconds["generate"] = time.monotonic() - started
         _check_clip(task, run.clip)  # an engine's mistake fails the job, never ships
 

@@ -62,6 +62,31 @@ def test_a_rolled_back_transaction_pokes_nobody(db):
         wakeup.close()
 
 
+class _Interrupt(BaseException):
+    """What the worker's SIGTERM handler raises (Shutdown): not an Exception."""
+
+
+def test_an_interrupt_inside_a_statement_stays_the_interrupt(db, monkeypatch):
+    """A signal that lands inside a statement invalidates its connection; the rollback
+    hook must not then raise PendingRollbackError over it (a worker's SIGTERM turned
+    into 'internal error while generating' and failed the job it should hand back)."""
+    queue = _queue(db)
+    job = queue.submit(NEW)  # hooks the engine's commit and rollback events
+    executed = db.dialect.do_execute
+
+    def interrupted(cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("BEGIN"):  # inside the transaction, as a signal would be
+            return executed(cursor, statement, *args)
+        raise _Interrupt
+
+    monkeypatch.setattr(db.dialect, "do_execute", interrupted)
+    with pytest.raises(_Interrupt):
+        queue.claim("w")
+    monkeypatch.setattr(db.dialect, "do_execute", executed)
+    claimed = queue.claim("w")  # the pool gives a good connection again
+    assert claimed is not None and claimed.id == job.id
+
+
 def test_a_stale_socket_of_a_dead_process_is_removed_and_others_still_woken(db):
     database = signals.database_of(db)
     assert database is not None
