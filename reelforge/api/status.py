@@ -5,11 +5,13 @@ change of a job and renders them for every client watching it."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from reelforge import views
+from reelforge.api import eta as eta_model
 from reelforge.api.deps import Services
 from reelforge.jobs import Job, Status, fleet, timings
 
@@ -73,7 +75,8 @@ def _facts(
         size = timings.size_of(job.params)
         cache = services.timings
         stats = cache.peek(job.slug, size) if inline else cache.get(job.slug, size)
-        eta = timings.eta_seconds(job, stats, queue_position=position, workers=workers)
+        run = functools.partial(eta_model.job_run_seconds, services.settings, stats, job.params)
+        eta = timings.eta_seconds(job, stats, queue_position=position, workers=workers, run=run)
     return StatusFacts(job, position, workers, eta)
 
 

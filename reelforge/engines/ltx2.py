@@ -10,8 +10,9 @@ Behaviour worth knowing:
   scales the frames to the exact output size.
 - `fast`: distilled checkpoints run their 8-sigma schedule without guidance (see
   `schedule.Checkpoint.distilled`); with a `latent_upsampler` too, `fast` (every kind)
-  runs the two-stage schedule (`ltx2_two_stage.py`: half size, x2 latents, 3 refining
-  sigmas). Otherwise `fast` runs `fast_steps` instead of `steps` with the same guidance.
+  and every task of 720p and up run the two-stage schedule (`schedule.runs_two_stage`,
+  `ltx2_two_stage.py`: half size, x2 latents, 3 refining sigmas). Otherwise `fast` runs
+  `fast_steps` instead of `steps` with the same guidance.
 - `enhance_prompt`: turns on diffusers' prompt enhancement when the checkpoint has a
   `processor` component (the Gemma text encoder, or a dedicated `prompt_enhancer`, then
   rewrites the prompt, seeded by the task's seed); silently ignored otherwise.
@@ -41,6 +42,7 @@ from reelforge.engines.ltx2_load import (
     resolve_checkpoint,
     uses_offload,
 )
+from reelforge.engines.schedule import runs_two_stage
 from reelforge.errors import Cancelled, JobError
 from reelforge.media.conform import cover_frames, cover_image, resample_audio, retime
 from reelforge.settings import Settings
@@ -68,8 +70,8 @@ class LTX2Engine:
         )
         self.text_pipe, self.image_pipe, self.cond_pipe = pipes
         self._offload_owner: Any = None
-        # distilled weights with a latent upsampler: motion_mode=fast text to video runs
-        # the two-stage schedule (ltx2_two_stage.py)
+        # distilled weights with a latent upsampler: motion_mode=fast and 720p up run the
+        # two-stage schedule (ltx2_two_stage.py)
         self.upsampler = load_upsampler(self.checkpoint, self.device, self.dtype)
         self.sample_rate = int(self.text_pipe.vocoder.config.output_sampling_rate)
         what = "tiny-random (noise)" if self.checkpoint.tiny else self.checkpoint.source
@@ -206,7 +208,8 @@ class LTX2Engine:
             **extra,
         }
         with torch.inference_mode():
-            if self.upsampler is not None and task.fast:
+            two_stage = runs_two_stage(task.fast, task.width, task.height)
+            if self.upsampler is not None and two_stage:
                 output = ltx2_two_stage.generate(
                     pipe, self.text_pipe, self.upsampler, common, list(extra),
                     self.schedule.call_kwargs(True), width, height, task.seed, steps,

@@ -40,9 +40,22 @@ class Checkpoint:
 
     @property
     def two_stage(self) -> bool:
-        """Distilled, with a `latent_upsampler/` beside the components: `fast` text to
-        video runs the two-stage schedule (engines/ltx2_two_stage.py)."""
+        """Distilled, with a `latent_upsampler/` beside the components: `fast` tasks and
+        those of 720p and up run the two-stage schedule (`runs_two_stage`,
+        engines/ltx2_two_stage.py)."""
         return self.distilled and (Path(self.source) / "latent_upsampler").is_dir()
+
+
+# The two-stage schedule generates at half the output size: from 720p up its first stage
+# runs at 360p or more, the half-resolution pass LTX-2's two-stage recipe was made for;
+# below, half size (270p at 540p) loses the detail the refining stage cannot put back.
+TWO_STAGE_MIN_SHORT_SIDE = 720
+
+
+def runs_two_stage(fast: bool, width: int, height: int) -> bool:
+    """Whether a two-stage capable checkpoint (`Checkpoint.two_stage`) runs a task of this
+    output size in two stages: always for motion_mode=fast, by default from 720p up."""
+    return fast or min(width, height) >= TWO_STAGE_MIN_SHORT_SIDE
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 Every COMPLETED job adds its measured times to the running means of its model and size
 (`timing_stats`, one row per slug and size, e.g. ("pixverse-v6", "540p 5s normal")), in
-the transaction that completes it. An estimate uses only measurements, never a constant:
+the transaction that completes it. The estimates:
 
 * PROCESSING, denoising: the steps left times this job's own seconds per step, plus the
   measured time after the last step (decode, encode, upload) of its size;
-* PROCESSING, another stage: the measured job time of its size times (1 - progress);
+* PROCESSING, another stage: the job's run times (1 - progress);
 * QUEUED: the jobs ahead, shared among the live workers serving its model, each taking
-  the measured job time of its size, plus its own: `(ahead / workers + 1) * job_seconds`
-  (jobs ahead of other sizes are counted at this job's size: an approximation);
-* None when nothing was measured for its model and size yet, or no live worker serves it.
+  this job's run, plus its own: `(ahead / workers + 1) * run` (jobs ahead of other sizes
+  are counted at this job's size: an approximation);
+* None when no live worker serves it.
+
+The run (`api/eta.py`, the estimate route's model too) is the measured job time of its
+model and size, corrected for its step count; before anything of that size was measured
+it is the plan's TFLOP at REELFORGE_ESTIMATE_PEAK_TFLOPS x REELFORGE_ESTIMATE_UTILISATION.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,21 +101,35 @@ def load(db: Engine) -> dict[tuple[str, str], Stats]:
 
 
 def eta_seconds(
-    job: Job, stats: Stats | None, *, queue_position: int | None, workers: int
+    job: Job,
+    stats: Stats | None,
+    *,
+    queue_position: int | None,
+    workers: int,
+    run: Callable[[], float | None] | None = None,
 ) -> float | None:
-    """Seconds until `job` is likely done (see the module's docstring), or None."""
+    """Seconds until `job` is likely done (see the module's docstring), or None. `run()`:
+    the seconds one run of this job takes (`api/eta.py`: measured, else from its FLOPs),
+    asked only when needed; without it, the measured job time of its size, if any."""
     if job.terminal:
         return 0.0
-    remaining: float | None = None
+    denoising = job.status is Status.PROCESSING and job.stage == "denoising"
+    if denoising and job.step_seconds and job.steps:  # its own rate: nothing else needed
+        after = stats.after_seconds if stats and stats.after_seconds else 0.0
+        remaining = (job.steps - (job.step or 0)) * job.step_seconds + after
+        return round(max(0.0, remaining), 1)
+    seconds = run() if run is not None else None
+    if seconds is None and stats is not None:
+        seconds = stats.job_seconds
+    if seconds is None:
+        return None
     if job.status is Status.PROCESSING:
-        if job.stage == "denoising" and job.step_seconds and job.steps:
-            after = stats.after_seconds if stats and stats.after_seconds else 0.0
-            remaining = (job.steps - (job.step or 0)) * job.step_seconds + after
-        elif stats is not None:
-            remaining = stats.job_seconds * (1.0 - job.progress)
-    elif stats is not None and workers > 0:
-        remaining = queued_seconds(stats.job_seconds, queue_position or 0, workers)
-    return None if remaining is None else round(max(0.0, remaining), 1)
+        remaining = seconds * (1.0 - job.progress)
+    elif workers > 0:
+        remaining = queued_seconds(seconds, queue_position or 0, workers)
+    else:
+        return None  # no live worker serves it
+    return round(max(0.0, remaining), 1)
 
 
 def queued_seconds(job_seconds: float, ahead: int, workers: int) -> float:

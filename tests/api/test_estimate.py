@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,36 @@ def test_plans_the_two_stage_path_of_a_distilled_checkpoint(tmp_path):
     with TestClient(create_app(settings)) as client:
         fast = estimate(client, "pixverse-text2video", {"prompt": "x", "motion_mode": "fast"})
         normal = estimate(client, "pixverse-text2video", {"prompt": "x"})
+        # from 720p up the default motion runs two stages as well (schedule.runs_two_stage)
+        high = estimate(client, "pixverse-text2video", {"prompt": "x", "quality": "720p"})
+        tall = {"prompt": "x", "quality": "720p", "aspect_ratio": "9:16"}
+        portrait = estimate(client, "pixverse-text2video", tall)
+    assert high["plan"]["schedule"] == portrait["plan"]["schedule"] == "two-stage distilled"
+    assert [stage["width"] for stage in high["plan"]["stages"]] == [640, 1280]
     assert fast["plan"]["schedule"] == "two-stage distilled"
     assert fast["plan"]["transformer_passes"] == 11
     assert [stage["width"] for stage in fast["plan"]["stages"]] == [480, 960]
     assert (normal["plan"]["schedule"], normal["plan"]["transformer_passes"]) == ("distilled", 8)
     assert fast["plan"]["tflop"] < normal["plan"]["tflop"]
+
+
+def test_a_queued_jobs_status_eta_is_the_estimate_model(client):
+    """/status of a QUEUED job says what the estimate said for its body: from its FLOPs
+    before anything of its size was measured, then from the measurements."""
+    add_worker(client, "pixverse-v6")
+    before = estimate(client, "pixverse-v6", V6)  # nothing queued ahead of it
+    submitted = client.post("/v2/pixverse-v6", json=V6, headers=KEY).json()
+    status_url = f"/v2/requests/{submitted['request_id']}/status"
+
+    def status_eta() -> float:
+        answer = client.get(status_url, headers=KEY).json()
+        assert answer["status"] == "QUEUED" and answer["queue_position"] == 0
+        return float(answer["eta_seconds"])
+
+    assert before["eta"]["basis"] == "flops"
+    assert status_eta() == pytest.approx(before["eta_seconds"], abs=0.1)
+    record(client, "pixverse-v6", total=10.0, step_seconds=2.0)
+    deadline = time.monotonic() + 10  # the status route reloads the means in the background
+    while status_eta() != pytest.approx(10.0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status_eta() == pytest.approx(10.0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelforge.engines import planning
+from reelforge.engines import planning, schedule
 from reelforge.engines.ltx2 import LTX2Engine
 from reelforge.engines.tiny import build_tiny_checkpoint
 from reelforge.settings import Settings
@@ -66,6 +66,24 @@ def test_normal_motion_runs_the_single_stage_distilled_schedule(engine):
     plan = planning.plan_task("text", 256, 128, 17, False, engine.schedule)
     assert tokens == [plan.stages[0].video_tokens] * 8 and upsampled == []
     assert clip.frames.shape == (17, 128, 256, 3)
+
+
+def test_normal_motion_runs_two_stages_from_the_size_that_allows_it(engine, monkeypatch):
+    # the threshold is 720p (schedule.TWO_STAGE_MIN_SHORT_SIDE); this tiny task's 128 px
+    # short side stands in for it, so that the engine's own decision is what is tested
+    monkeypatch.setattr(schedule, "TWO_STAGE_MIN_SHORT_SIDE", 128)
+    clip, _, tokens, upsampled = run(engine, fast=False)
+    plan = planning.plan_task("text", 256, 128, 17, False, engine.schedule, two_stage=True)
+    first, second = plan.stages
+    assert tokens == [first.video_tokens] * 8 + [second.video_tokens] * 3
+    assert len(upsampled) == 1 and clip.frames.shape == (17, 128, 256, 3)
+
+
+def test_the_two_stage_rule():
+    assert schedule.runs_two_stage(True, 640, 360)  # fast: always
+    assert not schedule.runs_two_stage(False, 960, 540)  # 540p: half size is 270p
+    assert schedule.runs_two_stage(False, 1280, 720) and schedule.runs_two_stage(False, 720, 1280)
+    assert schedule.runs_two_stage(False, 1920, 1080)
 
 
 @pytest.mark.parametrize("kind", ["image", "transition", "extend"])

@@ -86,3 +86,24 @@ def test_the_size_of_a_job_is_its_quality_length_and_motion():
     assert timings.size_of(PARAMS) == "540p 5s normal"
     assert timings.size_of({**PARAMS, "motion_mode": "fast"}) == "540p 5s fast"
     assert timings.size_of({"quality": "720p", "duration": 8}) == "720p 8s normal"
+
+
+def test_eta_without_measurements_uses_the_run_it_is_given(make_queue):
+    """`run` is api/eta.py's run of the job (measured, else from its FLOPs): asked only
+    when the job's own step rate does not answer."""
+    asked: list[bool] = []
+
+    def run() -> float:
+        asked.append(True)
+        return 30.0
+
+    queued = _job(make_queue)
+    assert timings.eta_seconds(queued, None, queue_position=1, workers=1, run=run) == 60.0
+    assert timings.eta_seconds(queued, None, queue_position=1, workers=0, run=run) is None
+    encoding = _job(make_queue, status=Status.PROCESSING, stage="encoding prompt", progress=0.25)
+    assert timings.eta_seconds(encoding, None, queue_position=None, workers=1, run=run) == 22.5
+    asked.clear()
+    denoising = _job(make_queue, status=Status.PROCESSING, stage="denoising", step=4, steps=10,
+                     step_seconds=0.5, progress=0.4)  # fmt: skip
+    assert timings.eta_seconds(denoising, None, queue_position=None, workers=1, run=run) == 3.0
+    assert asked == []
