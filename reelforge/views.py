@@ -146,9 +146,10 @@ def outcome(job: Job, files: Files) -> dict[str, Any]:
 def result(
     job: Job, links: Links, *, files: Files, remaining_credits: float | None
 ) -> dict[str, Any]:
-    """GET /v2/requests/{id} on a terminal job: the output and thumbnail URLs, metrics,
-    seed, video facts (or the error)."""
-    return {
+    """GET /v2/requests/{id} on a terminal job (the stream's last event and the
+    completed webhook too): the output and thumbnail URLs, metrics, seed, video facts and
+    the manifest of what made it (or the error)."""
+    body = {
         "request_id": job.id,
         "status": job.status.value,
         "status_url": links.status_url,
@@ -156,6 +157,9 @@ def result(
         "metrics": metrics(job, remaining_credits),
         **outcome(job, files),
     }
+    if job.status is Status.COMPLETED:
+        body["manifest"] = job.manifest  # None only for jobs completed before manifests
+    return body
 
 
 def history_item(job: Job, files: Files, *, served: bool = True) -> dict[str, Any]:

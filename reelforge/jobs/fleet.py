@@ -33,6 +33,7 @@ class WorkerInfo:
     engine: str  # engine description
     device: str  # cpu, cuda:0, ...
     memory_bytes: int | None  # the device's memory
+    runtime: dict[str, Any] | None = None  # checkpoint identity and versions (manifests.py)
 
 
 def live_window(heartbeat_seconds: float) -> float:

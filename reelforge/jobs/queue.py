@@ -291,11 +291,15 @@ class JobQueue:
         inference_time: float,
         cost: float,
         measured: Mapping[str, float] | None = None,
+        manifest: Mapping[str, Any] | None = None,
+        output_sha256: str | None = None,
     ) -> bool:
         """COMPLETED with its output; False (and nothing changed) if we lost the claim.
         A priced job is charged the price held at submit, whatever `cost` says (the
         worker's default price is only for jobs submitted without one). `measured`: its
-        seconds per stage, kept on the job and added to the fleet's means (timings.py)."""
+        seconds per stage, kept on the job and added to the fleet's means (timings.py).
+        `manifest`: what made it (worker/manifests.py), its checkpoint hash kept apart
+        for the result cache; `output_sha256`: the mp4's, for replays."""
         held = cast(jobs.c.price_units, Float) / billing.UNITS_PER_CREDIT
         return self._finish(
             job,
@@ -308,6 +312,9 @@ class JobQueue:
             stage="done",
             step=None,
             timings=dict(measured) if measured else None,
+            manifest=dict(manifest) if manifest else None,
+            checkpoint=(manifest or {}).get("checkpoint", {}).get("sha256"),
+            output_sha256=output_sha256,
         )
 
     def fail(self, job: Job, error: str) -> bool:

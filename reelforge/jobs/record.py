@@ -63,6 +63,9 @@ class Job:
     base_url: str | None = None  # where the submitter reached us
     webhook: str | None = None  # URL notified of this job's events
     webhook_events: list[str] | None = None  # start / progress / completed
+    manifest: dict[str, Any] | None = None  # COMPLETED: what made it (worker/manifests.py)
+    checkpoint: str | None = None  # COMPLETED: the checkpoint's content hash
+    output_sha256: str | None = None  # COMPLETED: sha256 of the mp4
 
     @property
     def terminal(self) -> bool:

@@ -8,6 +8,7 @@
     jobs.version/step/steps/step_seconds/timings/base_url/webhook*, accounts.webhook_secret,
     webhook_deliveries, webhook_attempts, timing_stats   watching a job (0006)
     ix_jobs_owner_created (instead of ix_jobs_owner)   an account's history (0007)
+    jobs.manifest/checkpoint/output_sha256, workers.runtime   what made a result (0008)
 
 Times are float seconds since the epoch (UTC): the same in SQLite and PostgreSQL,
 and compared only with each other. The schema itself is created by the Alembic
@@ -73,6 +74,10 @@ jobs = Table(
     Column("base_url", String(512)),  # where the submitter reached us: links in webhooks
     Column("webhook", Text),  # URL to notify, or None
     Column("webhook_events", JSON),  # which of start / progress / completed it gets
+    # --- what made a result (0008, docs/reproducibility.md) ---
+    Column("manifest", JSON),  # COMPLETED: checkpoint, versions, device, plan, seed, prompt
+    Column("checkpoint", String(80)),  # COMPLETED: the checkpoint's content hash (manifest's)
+    Column("output_sha256", String(64)),  # COMPLETED: sha256 of the mp4's bytes
     Index("ix_jobs_status_created", "status", "created_at"),  # claims, queue positions
     Index("ix_jobs_expires_at", "expires_at"),  # the expiry sweep
     # an account's requests, newest first (GET /v1/requests); replaced ix_jobs_owner (0007)
@@ -93,6 +98,8 @@ workers = Table(
     Column("heartbeat_at", Float, nullable=False),  # live while recent
     Column("current_job", String(36)),  # the job it is running, if any
     Column("jobs_done", Integer, nullable=False, default=0),
+    # what its results' manifests will say: checkpoint identity and versions (0008)
+    Column("runtime", JSON),
     Index("ix_workers_heartbeat", "heartbeat_at"),  # live workers, on every QUEUED status
 )
 

@@ -36,6 +36,8 @@ class OpenAIVideo(BaseModel):
     prompt: str | None
     error: OpenAIVideoError | None
     remixed_from_video_id: str | None
+    # Reelforge's extension, on a completed video only: {"manifest": what made it}
+    metadata: dict[str, Any] | None = None
 
 
 class OpenAIVideoList(BaseModel):

@@ -167,7 +167,7 @@ def video_object(job: Job) -> dict[str, Any]:
     """The SDK's `Video` for any job, whichever API made it."""
     meta: Mapping[str, Any] = job.params.get("openai") or {}
     facts = job.video or {}
-    return {
+    video: dict[str, Any] = {
         "id": job.id,
         "object": "video",
         "model": meta.get("model") or job.slug,
@@ -182,6 +182,10 @@ def video_object(job: Job) -> dict[str, Any]:
         "error": _error(job),
         "remixed_from_video_id": meta.get("remixed_from_video_id"),
     }
+    if job.status is Status.COMPLETED:
+        # an extension of the Video object (the SDK keeps unknown fields): what made it
+        video["metadata"] = {"manifest": job.manifest}
+    return video
 
 
 def _seconds(job: Job, facts: Mapping[str, Any]) -> str:

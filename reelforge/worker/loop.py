@@ -44,6 +44,7 @@ from reelforge.worker import cleanup, faults
 from reelforge.worker.heartbeat import Heartbeat
 from reelforge.worker.inputs import Inputs
 from reelforge.worker.interrupts import INTERRUPTS, Shutdown
+from reelforge.worker.manifests import Manifests, file_sha256
 from reelforge.worker.pipeline import Finisher, Prefetch, Run
 
 log = logging.getLogger("reelforge.worker")
@@ -66,12 +67,15 @@ class Output:
     inference_time: float  # seconds from engine start to encoded file
     cost: float  # the endpoint's price, for jobs submitted without one
     timings: dict[str, float]  # seconds per stage, from the claim to the stored file
+    manifest: dict[str, Any] | None = None  # what made it (worker/manifests.py)
+    sha256: str | None = None  # of the mp4's bytes
 
 
 class Worker:
     def __init__(self, settings: Settings, engine: Engine, queue: JobQueue | None = None):
         self.settings = settings
         self.engine = engine
+        self.manifests = Manifests(settings, engine)  # the checkpoint is hashed once, here
         self.queue = queue or jobs.open_queue(settings)
         self.db = self.queue.db
         self.storage = open_storage(settings)
@@ -316,6 +320,7 @@ class Worker:
         assert run.task is not None
         beat, task = run.beat, run.task
         started = time.monotonic()
+        self.manifests.start()
         # a SIGTERM stops the engine mid-step (its progress writes are shielded from it)
         with INTERRUPTS.interruptible():
             run.clip = self.engine.generate(
@@ -324,6 +329,7 @@ class Worker:
                 beat.cancelled,
             )
         run.seconds["generate"] = time.monotonic() - started
+        run.manifest = self.manifests.build(task)  # in this thread: the prompt it recorded
         _check_clip(task, run.clip)  # an engine's mistake fails the job, never ships
 
     def _finish(self, run: Run) -> None:
@@ -356,6 +362,8 @@ class Worker:
             inference_time,
             run.endpoint.price(job.params),
             beat.clock.timings(),
+            manifest=run.manifest,
+            sha256=file_sha256(out),
         )
 
     def _finish_and_end(self, run: Run) -> None:
@@ -368,7 +376,8 @@ class Worker:
     def _start(self, ready: Callable[[], None] | None) -> None:
         within = fleet.live_window(self.settings.heartbeat_seconds)
         cleanup.remove_leftovers(self.db, self.hostname, within)
-        fleet.register(self.db, describe(self.id, self.engine, self.slugs))
+        info = describe(self.id, self.engine, self.slugs)
+        fleet.register(self.db, dataclasses.replace(info, runtime=self.manifests.runtime))
         log.info("worker %s ready (%s), serving %s", self.id, self.engine.name, self.slugs)
         if ready is not None:
             ready()
@@ -461,6 +470,8 @@ class Worker:
             inference_time=output.inference_time,
             cost=output.cost,
             measured=output.timings,
+            manifest=output.manifest,
+            output_sha256=output.sha256,
         )
         if not finished:
             current = self.queue.get(job.id)

@@ -47,6 +47,7 @@ class Run:
         self.endpoint: Endpoint | None = None
         self.task: GenerationTask | None = None
         self.clip: Clip | None = None  # the engine's output, until it is encoded
+        self.manifest: dict[str, Any] | None = None  # what made it (worker/manifests.py)
         self.seconds: dict[str, float] = {}  # device and encode time: the inference_time
         self.output: Any = None  # the stored result (loop.Output), waiting to be recorded
         self.ended = threading.Event()  # its end is written (or it was handed back)
