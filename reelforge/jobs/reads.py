@@ -13,6 +13,12 @@ costs tens of microseconds and no lock, cheap enough for the API's event loop
 (`inline`); a reader that finds the database busy (a WAL recovery) fails at once with
 sqlite3.Error and the caller takes the queue's path.
 
+A thread's reads also keep what they read while the database has not changed: each
+read first asks its connection for SQLite's `PRAGMA data_version` (a few microseconds; it
+changes whenever another connection, of any process, commits), and while it is the same,
+a job read before (and a QUEUED job's place) is answered from memory, checked only for
+its expiry. A job polled thousands of times a second is decoded again only after a write.
+
 On PostgreSQL (or an in-memory SQLite) every read is the queue's.
 """
 
@@ -34,6 +40,7 @@ from reelforge.jobs.schema import jobs, workers
 
 BUSY_TIMEOUT_MS = 50  # a reader that would wait longer gives way to the queue's path
 MANY_SIZES = 256  # compiled SELECTs of several ids kept, one per count
+KEPT_PER_THREAD = 1_000  # reads a thread keeps between two writes (then it starts over)
 # live workers change at their heartbeat's pace (seconds): one read serves the QUEUED
 # status polls of this long
 SERVING_SECONDS = 0.5
@@ -87,9 +94,30 @@ class Reads:
         fast path, sqlite3.Error when the database is busy or failing."""
         if self._path is None:
             return self.queue.get(job_id)
-        values = {"id": job_id, "now": time.time()}
+        now = time.time()
+        kept = self._kept()
+        job = kept.get(job_id)
+        if job is not None and job.expires_at > now:
+            return job
+        values = {"id": job_id, "now": now}
         row = self._conn().execute(self._job_sql, [values[p] for p in self._job_params]).fetchone()
-        return None if row is None else self._job_of(row)
+        if row is None:
+            return None
+        job = self._job_of(row)
+        if len(kept) >= KEPT_PER_THREAD:
+            kept.clear()
+        kept[job_id] = job
+        return job
+
+    def _kept(self) -> dict[Any, Any]:
+        """This thread's reads since the database last changed (`data_version`), which
+        this call checks: one tiny statement instead of a row read and its decoding."""
+        local = self._local
+        version = self._conn().execute("PRAGMA data_version").fetchone()[0]
+        if getattr(local, "version", None) != version:
+            local.version, local.kept = version, {}
+        kept: dict[Any, Any] = local.kept
+        return kept
 
     def _job_of(self, row: tuple[Any, ...]) -> Job:
         record = dict(zip(self._names, row, strict=True))
@@ -130,9 +158,14 @@ class Reads:
         sqlite3.Error on the fast path when the database is busy or failing."""
         if self._path is None:
             return self.queue.queue_position(job)
-        values = {"queued": Status.QUEUED.value, "created": job.created_at}
-        params = [values[p] for p in self._ahead_params]
-        return int(self._conn().execute(self._ahead_sql, params).fetchone()[0])
+        kept = self._kept()
+        key = ("ahead", job.created_at)  # beside the jobs: no job id is a tuple
+        ahead = kept.get(key)
+        if ahead is None:
+            values = {"queued": Status.QUEUED.value, "created": job.created_at}
+            params = [values[p] for p in self._ahead_params]
+            ahead = kept[key] = int(self._conn().execute(self._ahead_sql, params).fetchone()[0])
+        return int(ahead)
 
     def serving(self, within: float) -> dict[str, int]:
         """slug -> live workers serving it (fleet.serving); sqlite3.Error like `job`."""

@@ -134,3 +134,30 @@ def test_live_workers_read_as_the_fleet_reads_them(make_queue):
         assert reads.serving(60) == {"pixverse-v6": 2, "pixverse-5-video": 1}
     finally:
         reads.close()
+
+
+def test_a_read_again_before_any_write_is_answered_from_memory(make_queue):
+    """Between two writes a job (and a QUEUED job's place) is read once: the next reads
+    ask only SQLite's data_version; any commit, of any connection, reads it again."""
+    queue = make_queue()
+    reads = Reads(queue)
+    try:
+        job = queue.submit(new_job(1))
+        first = reads.job(job.id)
+        if not reads.inline:  # PostgreSQL: every read is the queue's, nothing kept
+            assert first == queue.get(job.id)
+            return
+        assert first is not None and reads.queue_position(first) == 0
+        statements: list[str] = []
+        reads._conn().set_trace_callback(statements.append)
+        assert reads.job(job.id) == first and reads.queue_position(first) == 0
+        assert statements == ["PRAGMA data_version"] * 2
+        claimed = queue.claim("w1")  # a write by another connection
+        assert claimed is not None
+        statements.clear()
+        again = reads.job(job.id)
+        assert again is not None and again.status is Status.PROCESSING
+        assert statements[0] == "PRAGMA data_version" and statements[1].startswith("SELECT")
+        assert again == queue.get(job.id)
+    finally:
+        reads.close()
