@@ -159,7 +159,49 @@ def result(
     }
     if job.status is Status.COMPLETED:
         body["manifest"] = job.manifest  # None only for jobs completed before manifests
+    if job.replay is not None:
+        body["replay"] = replay_check(job)
     return body
+
+
+def runtime_differences(original: dict[str, Any], runtime: dict[str, Any] | None) -> list[str]:
+    """What in `runtime` (a manifest, or a worker's runtime: checkpoint and versions)
+    differs from what made `original` (a replay record); empty: a byte-for-byte match is
+    expected. An unknown checkpoint hash compares with nothing."""
+    runtime = runtime or {}
+    was, now = original.get("checkpoint") or {}, runtime.get("checkpoint") or {}
+    differences = []
+    if not was.get("sha256") or not now.get("sha256"):
+        differences.append("the checkpoint's content hash is not known")
+    elif was["sha256"] != now["sha256"]:
+        differences.append(f"checkpoint {now['sha256']} instead of {was['sha256']}")
+    before, after = original.get("versions") or {}, runtime.get("versions") or {}
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            differences.append(f"{name} {after.get(name)} instead of {before.get(name)}")
+    return differences
+
+
+def replay_check(job: Job) -> dict[str, Any]:
+    """A replay's verdict: whether what ran it matched its original's checkpoint and
+    versions (`comparable`), and then whether the mp4 is the same, byte for byte
+    (`matched`; null while not COMPLETED or not comparable)."""
+    record = job.replay or {}
+    check: dict[str, Any] = {
+        "of": record.get("of"),
+        "comparable": None,
+        "matched": None,
+        "differences": [],
+        "original_sha256": record.get("output_sha256"),
+        "sha256": job.output_sha256,
+    }
+    if job.status is not Status.COMPLETED:
+        return check
+    differences = runtime_differences(record, job.manifest)
+    check["comparable"], check["differences"] = not differences, differences
+    if not differences and record.get("output_sha256") and job.output_sha256:
+        check["matched"] = record["output_sha256"] == job.output_sha256
+    return check
 
 
 def history_item(job: Job, files: Files, *, served: bool = True) -> dict[str, Any]:

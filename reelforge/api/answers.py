@@ -39,6 +39,32 @@ class Submitted(BaseModel):
     response_url: Url = Field(description="GET it for the final body: output URL, metrics")
 
 
+class Replayed(Submitted):
+    """A replay: a new request running a COMPLETED one again with its seed."""
+
+    replay_of: RequestId = Field(description="the request it runs again")
+    comparable: bool = Field(
+        description="a live worker of its model runs the original's checkpoint and versions: "
+        "a byte-for-byte match is expected"
+    )
+    differences: list[str] = Field(description="what differs when not comparable")
+
+
+class ReplayCheck(BaseModel):
+    """A replay's verdict, in its final body."""
+
+    of: RequestId = Field(description="the original request")
+    comparable: bool | None = Field(
+        description="it ran on the original's checkpoint and versions (null: not COMPLETED)"
+    )
+    matched: bool | None = Field(
+        description="the mp4 is the original's, byte for byte (null: not comparable)"
+    )
+    differences: list[str] = Field(description="checkpoint or versions that differed")
+    original_sha256: str | None = Field(description="sha256 of the original mp4")
+    sha256: str | None = Field(description="sha256 of this mp4")
+
+
 class RequestStatus(BaseModel):
     """State and progress of a request; never its output. FAILED is answered as HTTP 422."""
 
@@ -88,6 +114,10 @@ class RequestResult(BaseModel):
     )
     video: VideoFacts | None = Field(None, description="COMPLETED: facts of the mp4")
     error: str | None = Field(None, description="FAILED: what went wrong")
+    manifest: dict[str, Any] | None = Field(
+        None, description="COMPLETED: what made it (docs/reproducibility.md)"
+    )
+    replay: ReplayCheck | None = Field(None, description="a replay only: whether it matched")
 
 
 class HistoryItem(BaseModel):
@@ -233,6 +263,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     Error,
     StillRunning,
     Submitted,
+    Replayed,
     RequestStatus,
     RequestResult,
     History,

@@ -30,6 +30,7 @@ from reelforge.api import (
     keys_routes,
     metrics_routes,
     openapi,
+    replay_routes,
     requests_routes,
     stream_routes,
     submit_routes,
@@ -175,6 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(uploads_routes.router, dependencies=accepting)
     app.include_router(openai_writes, dependencies=accepting)  # POST /v1/videos...
     # last: /v1/{slug} and /v2/{slug} would otherwise shadow the fixed paths above
+    app.include_router(replay_routes.router, dependencies=accepting)  # a submit too
     app.include_router(submit_routes.router, dependencies=accepting)
     openapi.install(app)  # /openapi.json: per-model paths, the key, the real statuses
     return app

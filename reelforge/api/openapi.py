@@ -138,6 +138,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/v2/requests/{request_id}"): _RESULTS,
     ("get", "/v1/requests/{request_id}"): _RESULTS,
     ("post", "/v2/requests/{request_id}/cancel"): _REQUEST,
+    ("post", "/v2/requests/{request_id}/replay"): Operation(
+        "requests",
+        _json(_ref("Replayed"), "Queued again with its seed"),
+        (*_KEYED, 403, 404, 406, 409),
+        {
+            403: "This key may not use the request's model",
+            404: "Unknown or expired request",
+            409: "The request is not COMPLETED, or has no manifest",
+        },
+    ),
     ("get", "/v1/get-user-credits"): Operation(
         "account", _json(_ref("UserCredits"), "The balance"), _KEYED
     ),

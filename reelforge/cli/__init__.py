@@ -2,6 +2,7 @@
 
     serve.py       serve (the API and one worker), worker (a worker alone)
     run.py         run: one video through the segmind SDK
+    replay.py      replay: a COMPLETED request again with its seed, checked byte for byte
     estimate.py    estimate: price, plan and ETA of a submit, without one
     watch.py       watch: a request's progress from the live stream, until it ends
     upload.py      upload: input files to a server
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 import typer
 
-from reelforge.cli import checkpoint, estimate, keys, run, serve, status, upload, watch
+from reelforge.cli import checkpoint, estimate, keys, replay, run, serve, status, upload, watch
 
 app = typer.Typer(help="Reelforge: a self-hosted, Pixverse-compatible video generation API.")
 app.add_typer(serve.app)
 app.add_typer(run.app)
+app.add_typer(replay.app)
 app.add_typer(estimate.app)
 app.add_typer(watch.app)
 app.add_typer(status.app)

@@ -51,6 +51,21 @@ def register(db: Engine, info: WorkerInfo) -> None:
         )
 
 
+def runtimes(db: Engine, slug: str, within: float) -> list[dict[str, Any]]:
+    """What the live workers serving `slug` run (their checkpoint identity and versions):
+    one entry per distinct runtime, those that did not say left out."""
+    cutoff = time.time() - within
+    with db.begin() as conn:
+        rows = conn.execute(
+            select(workers.c.slugs, workers.c.runtime).where(workers.c.heartbeat_at >= cutoff)
+        ).all()
+    found: list[dict[str, Any]] = []
+    for row in rows:
+        if row.runtime and slug in (row.slugs or ()) and row.runtime not in found:
+            found.append(dict(row.runtime))
+    return found
+
+
 def beat(db: Engine, worker_id: str, current_job: str | None, *, finished: bool = False) -> None:
     """Renew the worker's presence; `finished` counts one more job done."""
     values: dict[str, Any] = {"heartbeat_at": time.time(), "current_job": current_job}

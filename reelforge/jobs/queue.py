@@ -85,6 +85,7 @@ class JobQueue:
             "base_url": new.base_url,
             "webhook": new.webhook,
             "webhook_events": list(new.webhook_events) if new.webhook else None,
+            "replay": new.replay,
         }
         row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
         wakeup.notify(conn, new.slug)  # idle workers, once committed (see wakeup.py)

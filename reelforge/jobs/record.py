@@ -28,6 +28,7 @@ class NewJob:
     base_url: str | None = None  # where the submitter reached us: links in its webhooks
     webhook: str | None = None  # URL to notify of this job's events
     webhook_events: tuple[str, ...] = ()  # which: start, progress, completed
+    replay: dict[str, Any] | None = None  # a replay: its original's id, hash and runtime
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Job:
     manifest: dict[str, Any] | None = None  # COMPLETED: what made it (worker/manifests.py)
     checkpoint: str | None = None  # COMPLETED: the checkpoint's content hash
     output_sha256: str | None = None  # COMPLETED: sha256 of the mp4
+    replay: dict[str, Any] | None = None  # a replay: what it is checked against
 
     @property
     def terminal(self) -> bool:

@@ -9,6 +9,7 @@
     webhook_deliveries, webhook_attempts, timing_stats   watching a job (0006)
     ix_jobs_owner_created (instead of ix_jobs_owner)   an account's history (0007)
     jobs.manifest/checkpoint/output_sha256, workers.runtime   what made a result (0008)
+    jobs.replay   a replay's original: its id, mp4 hash, checkpoint and versions (0009)
 
 Times are float seconds since the epoch (UTC): the same in SQLite and PostgreSQL,
 and compared only with each other. The schema itself is created by the Alembic
@@ -78,6 +79,9 @@ jobs = Table(
     Column("manifest", JSON),  # COMPLETED: checkpoint, versions, device, plan, seed, prompt
     Column("checkpoint", String(80)),  # COMPLETED: the checkpoint's content hash (manifest's)
     Column("output_sha256", String(64)),  # COMPLETED: sha256 of the mp4's bytes
+    # a replay (POST /v2/requests/{id}/replay): what it is checked against, kept in case the
+    # original expires first: {"of", "output_sha256", "checkpoint", "versions"}
+    Column("replay", JSON),
     Index("ix_jobs_status_created", "status", "created_at"),  # claims, queue positions
     Index("ix_jobs_expires_at", "expires_at"),  # the expiry sweep
     # an account's requests, newest first (GET /v1/requests); replaced ix_jobs_owner (0007)
