@@ -20,6 +20,7 @@ from reelforge.accounts import keys
 from reelforge.accounts.keys import Caller, KeyCache
 from reelforge.accounts.prices import PriceTable
 from reelforge.accounts.ratelimit import RateLimiter
+from reelforge.api.status_bodies import StatusBodies
 from reelforge.endpoints import UrlChecker
 from reelforge.errors import NotFound, Unauthorized
 from reelforge.jobs import Job, JobQueue
@@ -57,12 +58,14 @@ class Services:
     # threads for /status reads: a few, not the pool's 40, where 64 polling clients would
     # fight for the GIL (and SQLite's lock) and stretch the slowest answers
     status_reads: anyio.CapacityLimiter = field(init=False)
+    status_bodies: StatusBodies = field(init=False)  # rendered a moment ago (status_bodies.py)
 
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.settings.key_cache_seconds)
         self.reads = Reads(self.queue)
         self.authenticating = {}
         self.status_reads = anyio.CapacityLimiter(STATUS_READ_THREADS)
+        self.status_bodies = StatusBodies()
 
 
 async def get_services(request: Request) -> Services:

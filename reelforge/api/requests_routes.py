@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from reelforge import views
 from reelforge.accounts import credits
@@ -58,7 +59,7 @@ def result_answer(services: Services, job: Job, base_url: str) -> JSONResponse:
 
 
 @router.get("/v2/requests/{request_id}/status")
-async def get_status(request_id: str, request: Request) -> JSONResponse:
+async def get_status(request_id: str, request: Request) -> Response:
     """State and progress of a request (never its output)."""
     # The most polled route. Its dependencies are resolved here, by hand: FastAPI's
     # resolution of the four (services, caller, owner, base URL) cost more than all the
@@ -74,7 +75,26 @@ async def get_status(request_id: str, request: Request) -> JSONResponse:
         facts = await anyio.to_thread.run_sync(
             _status_facts, services, request_id, owner, limiter=services.status_reads
         )
-    return _answer(facts.job, status.body(facts, base_url))
+    return _status_response(services, facts, base_url)
+
+
+def _status_response(services: Services, facts: status.StatusFacts, base_url: str) -> Response:
+    """The /status answer, its bytes rendered once per state of the job (status_bodies.py)."""
+    key = status.body_key(facts, base_url)
+    content = None if key is None else services.status_bodies.get(key)
+    if content is None:
+        content = _json(status.body(facts, base_url))
+        if key is not None:
+            services.status_bodies.put(key, content)
+    code = FAILED_HTTP_STATUS if facts.job.status is Status.FAILED else 200
+    return Response(content, status_code=code, media_type="application/json")
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    """`body` encoded exactly as JSONResponse encodes it."""
+    return json.dumps(
+        body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
 
 
 def _inline_facts(services: Services, request_id: str, owner: str) -> status.StatusFacts | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +96,18 @@ def body(facts: StatusFacts, base_url: str) -> dict[str, Any]:
         served=facts.workers > 0,
         eta_seconds=facts.eta_seconds,
     )
+
+
+def body_key(facts: StatusFacts, base_url: str) -> Hashable | None:
+    """What `body(facts, base_url)` is made of, to keep its rendering by (`Services.
+    status_bodies`): the row's version (every write of a job bumps it), its place and
+    whether a worker serves it, the ETA and the base URL. None for the one body that also
+    depends on the clock: a QUEUED job's back-off countdown ("retrying ... in 8 s")."""
+    job = facts.job
+    if job.status is Status.QUEUED and job.not_before and job.not_before > time.time():
+        return None
+    served = facts.workers > 0
+    return (job.id, job.version, facts.queue_position, served, facts.eta_seconds, base_url)
 
 
 def live_workers(services: Services) -> dict[str, int]:

@@ -48,3 +48,33 @@ def test_another_accounts_job_is_unknown_on_both_paths(app_with_worker, monkeypa
         assert answer.status_code == 404, answer.text
         assert app.status(owner, "no-such-request").status_code == 404
         monkeypatch.setattr(services.reads, "job", busy)
+
+
+def test_a_status_is_rendered_once_per_state_of_the_job(app_with_worker, monkeypatch):
+    """The bytes of a status are kept until the job's next write (its version), except a
+    back-off countdown, which changes by the second and is rendered every time."""
+    from reelforge.api import status
+
+    app = app_with_worker(engine=None)  # no worker: the job stays where we put it
+    key = app.issue_key(10.0)
+    request_id = app.submit(key, "pixverse-v6", BODY)
+    rendered: list[str] = []
+    real_body = status.body
+
+    def body(facts: Any, base_url: str) -> dict[str, Any]:
+        rendered.append(facts.job.status.value)
+        return real_body(facts, base_url)
+
+    monkeypatch.setattr(status, "body", body)
+    first, second = app.status(key, request_id), app.status(key, request_id)
+    assert first.content == second.content and first.json()["status"] == "QUEUED"
+    assert rendered == ["QUEUED"]
+    queue = app.client.app.state.services.queue
+    claimed = queue.claim("test-worker")  # a write: rendered again, then kept again
+    assert claimed is not None and claimed.id == request_id
+    assert [app.status(key, request_id).json()["status"] for _ in range(2)] == ["PROCESSING"] * 2
+    assert rendered == ["QUEUED", "PROCESSING"]
+    assert queue.retry_later(claimed, "retrying after a storage error", 60)
+    stages = [app.status(key, request_id).json()["stage"] for _ in range(2)]
+    assert all(stage.startswith("retrying after a storage error in ") for stage in stages)
+    assert rendered == ["QUEUED", "PROCESSING", "QUEUED", "QUEUED"]  # the countdown: each time
