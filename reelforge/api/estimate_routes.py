@@ -5,7 +5,7 @@ Same body and the same 400s (and 404, 413) as `POST /v2/{slug}`, through the sub
 parser (`submit_routes.parse`); any valid key may ask (no 403 for a key limited to other
 models, no 406 for an account without credits: nothing is spent).
 
-The ETA is the status route's model (`api/eta.py`, `jobs.timings`): the jobs queued now,
+The ETA is the status route's model (`reelforge/eta.py`, `jobs.timings`): the jobs queued now,
 shared among the live workers serving the model, then this job's own run, measured when
 the fleet has completed jobs of this model and size, else from the plan's TFLOP; the
 answer states which. With no live worker serving the model there is no ETA (`null`):
@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from reelforge.api import eta as eta_model
+from reelforge import eta as eta_model
 from reelforge.api.deps import CallerDep, Services, ServicesDep
 from reelforge.api.submit_routes import model, parse
 from reelforge.engines import planning

@@ -12,8 +12,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from reelforge import eta as eta_model
 from reelforge import views
-from reelforge.api import eta as eta_model
 from reelforge.api.deps import Services
 from reelforge.jobs import Job, Status, fleet, timings
 

@@ -12,7 +12,7 @@ the transaction that completes it. The estimates:
   are counted at this job's size: an approximation);
 * None when no live worker serves it.
 
-The run (`api/eta.py`, the estimate route's model too) is the measured job time of its
+The run (`reelforge/eta.py`, the estimate route's model too) is the measured job time of its
 model and size, corrected for its step count; before anything of that size was measured
 it is the plan's TFLOP at REELFORGE_ESTIMATE_PEAK_TFLOPS x REELFORGE_ESTIMATE_UTILISATION.
 """
@@ -109,7 +109,7 @@ def eta_seconds(
     run: Callable[[], float | None] | None = None,
 ) -> float | None:
     """Seconds until `job` is likely done (see the module's docstring), or None. `run()`:
-    the seconds one run of this job takes (`api/eta.py`: measured, else from its FLOPs),
+    the seconds one run of this job takes (`reelforge/eta.py`: measured, else from its FLOPs),
     asked only when needed; without it, the measured job time of its size, if any."""
     if job.terminal:
         return 0.0

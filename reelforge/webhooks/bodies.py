@@ -12,12 +12,14 @@ each with a top-level "event": "<name>".
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from reelforge import eta as eta_model
 from reelforge import views
 from reelforge.accounts import credits
 from reelforge.jobs import Job, Status, timings
@@ -35,6 +37,7 @@ class Bodies:
     """Renders delivery bodies from the jobs table; built once per sender."""
 
     def __init__(self, settings: Settings, db: Engine, storage: Storage, signer: UrlSigner):
+        self.settings = settings
         self.db = db
         self.storage = storage
         self.signer = signer
@@ -90,7 +93,8 @@ class Bodies:
         if job is not None:
             then = dataclasses.replace(job, **seen)
             stats = self.timings.get(job.slug, timings.size_of(job.params))
-            eta = timings.eta_seconds(then, stats, queue_position=None, workers=1)
+            run = functools.partial(eta_model.job_run_seconds, self.settings, stats, job.params)
+            eta = timings.eta_seconds(then, stats, queue_position=None, workers=1, run=run)
         else:  # expired meanwhile: the snapshot alone says what /status said then
             then = _bare_job(delivery, seen)
         links = views.Links(then.base_url or self.fallback_base, then.id)

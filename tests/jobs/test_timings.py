@@ -89,7 +89,7 @@ def test_the_size_of_a_job_is_its_quality_length_and_motion():
 
 
 def test_eta_without_measurements_uses_the_run_it_is_given(make_queue):
-    """`run` is api/eta.py's run of the job (measured, else from its FLOPs): asked only
+    """`run` is reelforge/eta.py's run of the job (measured, else from its FLOPs): asked only
     when the job's own step rate does not answer."""
     asked: list[bool] = []
 
