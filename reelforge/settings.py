@@ -82,6 +82,20 @@ class Settings(BaseSettings):
         "works there until then; a revoke through this process's API is at once; 0: off",
     )  # fmt: skip
 
+    # --- the result cache (jobs/cache.py, docs/reproducibility.md) -----------------------
+    result_cache: bool = Field(
+        True, description="a submit with an explicit seed completes at once from the file of "
+        "an identical COMPLETED request on the same checkpoint; false: every submit runs",
+    )  # fmt: skip
+    cache_hit_price: float = Field(
+        0.0, ge=0, le=100_000_000_000, description="credits a request served from the cache "
+        "costs",
+    )  # fmt: skip
+    cache_across_accounts: bool = Field(
+        False, description="another account's result may serve a request (it tells one "
+        "account what another generated)",
+    )  # fmt: skip
+
     # --- jobs ---------------------------------------------------------------------------
     retention_seconds: float = Field(
         3600.0, gt=0, description="results expire this long after submit"

@@ -22,16 +22,20 @@ class Links:
         self.poll_url = f"{base_url}/v1/requests/{job_id}"
 
 
-def submitted(job_id: str, links: Links) -> dict[str, Any]:
-    """The submit answer. A new job is always QUEUED, so a replayed submit (the same
-    Idempotency-Key) answers exactly the body the first one did."""
-    return {
+def submitted(job_id: str, links: Links, *, cached: bool = False) -> dict[str, Any]:
+    """The submit answer. It always says QUEUED, as the vendor's does, so a replayed
+    submit (the same Idempotency-Key) answers exactly the body the first one did; a job
+    the result cache served is COMPLETED already, and its answer says `"cached": true`."""
+    body: dict[str, Any] = {
         "request_id": job_id,
         "status": Status.QUEUED.value,
         "poll_url": links.poll_url,
         "status_url": links.status_url,
         "response_url": links.response_url,
     }
+    if cached:
+        body["cached"] = True
+    return body
 
 
 def credits_text(credits: float | None) -> str:
@@ -54,13 +58,17 @@ def metrics(job: Job, remaining_credits: float | None) -> dict[str, Any]:
     now = time.time()
     started = job.started_at or job.finished_at or now
     finished = job.finished_at or now
-    return {
+    body: dict[str, Any] = {
         "inference_time": round(job.inference_time or 0.0, 3),
         "queue_time": round(started - job.created_at, 3),
         "total_time": round(finished - job.created_at, 3),
         "cost": job.cost or 0.0,
         "remaining_credits": remaining_credits,
     }
+    if job.cached_from is not None:  # served from the result cache (jobs/cache.py)
+        body["cached"] = True
+        body["original_request_id"] = job.cached_from or None  # "": another account's
+    return body
 
 
 def status(

@@ -37,6 +37,9 @@ class Submitted(BaseModel):
     poll_url: Url = Field(description="GET it for the final body (the same as response_url)")
     status_url: Url = Field(description="GET it for state and progress")
     response_url: Url = Field(description="GET it for the final body: output URL, metrics")
+    cached: bool | None = Field(
+        None, description="true: served from the result cache, COMPLETED already"
+    )
 
 
 class Replayed(Submitted):
@@ -97,6 +100,11 @@ class Metrics(BaseModel):
     total_time: float = Field(description="seconds from submit to the end")
     cost: float = Field(description="credits charged (0 unless COMPLETED)")
     remaining_credits: float | None = Field(description="null: unlimited")
+    cached: bool | None = Field(None, description="served from the result cache: true")
+    original_request_id: RequestId | None = Field(
+        None, description="served from the cache: the request whose output it is (null: "
+        "another account's)",
+    )  # fmt: skip
 
 
 class RequestResult(BaseModel):

@@ -16,6 +16,7 @@ from starlette.convertors import StringConvertor, register_url_convertor
 from reelforge import endpoints, metrics, views
 from reelforge.accounts import credits, idempotency
 from reelforge.accounts.keys import Caller
+from reelforge.api import caching
 from reelforge.api.body import read_json
 from reelforge.api.deps import BaseUrlDep, CallerDep, Services, ServicesDep, get_base_url
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
@@ -43,6 +44,8 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 class Accepted:
     job_id: str
     replayed: bool  # an earlier submit with the same Idempotency-Key made this job
+    status: Status = Status.QUEUED  # COMPLETED at once: served from the result cache
+    # (the submit answer still says QUEUED, as the vendor's always does; `cached` says so)
 
 
 async def _json_body(request: Request, services: Services) -> Any:
@@ -59,6 +62,8 @@ class Parsed:
     body: Any  # the JSON body as sent
     params: dict[str, Any]  # validated, defaults filled in (`Endpoint.validate`)
     webhook: webhook_request.WebhookRequest
+    fields: Any = None  # the endpoint's parameters as sent (webhook and cache fields off)
+    cache: bool = True  # the `cache` field: false, never from (nor into) the result cache
 
 
 def model(slug: str) -> Endpoint:
@@ -73,8 +78,9 @@ async def parse(request: Request, endpoint: Endpoint, services: Services) -> Par
     and an estimate (estimate_routes.py) both check."""
     body = await _json_body(request, services)
     fields, webhook = webhook_request.take(body, allow_private=services.settings.allow_private_urls)
+    fields, use_cache = caching.take(fields)
     params = endpoint.validate(fields, url_checker=services.url_checker)
-    return Parsed(endpoint, body, params, webhook)
+    return Parsed(endpoint, body, params, webhook, fields, use_cache)
 
 
 async def accept(request: Request, slug: str, caller: Caller, services: Services) -> Accepted:
@@ -86,6 +92,11 @@ async def accept(request: Request, slug: str, caller: Caller, services: Services
         raise Forbidden(f"This API key may not use model {slug}; it may use: {allowed}")
     parsed = await parse(request, endpoint, services)
     body, params, webhook = parsed.body, parsed.params, parsed.webhook
+    fingerprint, lookup = None, None
+    if services.settings.result_cache and parsed.cache and caching.allowed_by(request.headers):
+        fingerprint = caching.fingerprint(services, endpoint, parsed.fields, params)
+        if fingerprint is not None:
+            lookup = await run_in_threadpool(caching.lookup, services, slug)
     new = NewJob(
         slug=slug,
         owner=caller.account,
@@ -94,12 +105,14 @@ async def accept(request: Request, slug: str, caller: Caller, services: Services
         base_url=get_base_url(request, services),
         webhook=webhook.url,
         webhook_events=webhook.events,
+        fingerprint=fingerprint,
+        cache=lookup,
     )
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         created = await run_in_threadpool(services.queue.submit, new)
         metrics.job_submitted(slug)
-        return Accepted(created.id, replayed=False)
+        return Accepted(created.id, replayed=False, status=created.status)
     outcome = await run_in_threadpool(
         lambda: idempotency.submit_once(
             services.queue,
@@ -110,9 +123,14 @@ async def accept(request: Request, slug: str, caller: Caller, services: Services
             keep_seconds=services.settings.idempotency_hours * 3600,
         )
     )
-    if not outcome.replayed:
-        metrics.job_submitted(slug)
-    return Accepted(outcome.job_id, outcome.replayed)
+    if outcome.replayed:  # answered as the first was
+        return Accepted(outcome.job_id, replayed=True)
+    metrics.job_submitted(slug)
+    status = Status.QUEUED
+    if lookup is not None:  # it may have been served from the cache: say so
+        made: Job | None = await run_in_threadpool(lambda: services.queue.get(outcome.job_id))
+        status = made.status if made is not None else status
+    return Accepted(outcome.job_id, replayed=False, status=status)
 
 
 def _replay_headers(accepted: Accepted) -> dict[str, str]:
@@ -126,7 +144,9 @@ async def submit_async(
 ) -> JSONResponse:
     """Queue a generation; answers at once with the request's URLs."""
     accepted = await accept(request, slug, caller, services)
-    body = views.submitted(accepted.job_id, views.Links(base_url, accepted.job_id))
+    links = views.Links(base_url, accepted.job_id)
+    cached = accepted.status is Status.COMPLETED and not accepted.replayed
+    body = views.submitted(accepted.job_id, links, cached=cached)
     return JSONResponse(body, headers=_replay_headers(accepted))
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 CHUNK_BYTES = 8 * 1024 * 1024
-SKIPPED_NAMES = frozenset({".DS_Store"})  # file-manager litter, not weights
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,17 @@ class Identity:
 
 
 def of_directory(path: Path) -> str:
-    """The content hash of every file under `path` (symlinks followed, as loaders do)."""
+    """The content hash of every file under `path` (symlinks followed, as loaders do).
+    Hidden files and directories are left out: `.cache/huggingface/` (a download's
+    timestamps and etags), `.DS_Store` and the like are not weights."""
     digest = hashlib.sha256()
     files = sorted(
-        (file for file in path.rglob("*") if file.is_file() and file.name not in SKIPPED_NAMES),
+        (
+            file
+            for file in path.rglob("*")
+            if file.is_file()
+            and not any(part.startswith(".") for part in file.relative_to(path).parts)
+        ),
         key=lambda file: file.relative_to(path).as_posix(),
     )
     for file in files:

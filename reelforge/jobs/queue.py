@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 
 from reelforge import metrics
-from reelforge.jobs import billing, outbox, timings, wakeup
+from reelforge.jobs import billing, cache, outbox, timings, wakeup
 from reelforge.jobs.changes import announce
 from reelforge.jobs.db import connect, migrate
 from reelforge.jobs.record import Job, NewJob, Status
@@ -66,6 +66,10 @@ class JobQueue:
 
     def submit_in(self, conn: Connection, new: NewJob, *, job_id: str | None = None) -> Job:
         """`submit` inside the caller's transaction (idempotency records share it)."""
+        if new.fingerprint and new.cache is not None:
+            source = cache.find(conn, new, new.cache)
+            if source is not None:
+                return self._serve_from(conn, source, new, job_id or str(uuid.uuid4()))
         if new.price_units is not None:
             billing.hold(conn, new.owner, new.price_units)
         now = time.time()
@@ -86,10 +90,24 @@ class JobQueue:
             "webhook": new.webhook,
             "webhook_events": list(new.webhook_events) if new.webhook else None,
             "replay": new.replay,
+            "fingerprint": new.fingerprint,
         }
         row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
         wakeup.notify(conn, new.slug)  # idle workers, once committed (see wakeup.py)
         return Job.from_row(row)
+
+    def _serve_from(self, conn: Connection, source: Any, new: NewJob, job_id: str) -> Job:
+        """A cache hit: `new` COMPLETED at once with `source`'s file, charged the hit's
+        price, its webhook told; no worker is involved."""
+        values = cache.hit_values(source, new, job_id=job_id, retention=self.retention)
+        if values["price_units"]:
+            billing.hold(conn, new.owner, values["price_units"])
+            billing.charge(conn, new.owner, values["price_units"], job_id)
+        row = conn.execute(jobs.insert().values(**values).returning(*jobs.c)).one()
+        served = Job.from_row(row)
+        outbox.enqueue(conn, served, "completed")
+        announce(conn, served.id)
+        return served
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None when it never existed or has expired."""
@@ -152,7 +170,10 @@ class JobQueue:
 
     def expire(self) -> list[Job]:
         """Delete every job past its retention; returns them so their files can go too.
-        A job that never finished gives its held credits back."""
+        A job that never finished gives its held credits back. A file that requests served
+        from the cache share goes with the last of them: while another row points at it,
+        the expired job is returned without its `output_key` (and so is every expired job
+        but one that shared a file)."""
         now = time.time()
         with self.db.begin() as conn:
             rows = conn.execute(
@@ -160,7 +181,22 @@ class JobQueue:
             ).all()
             expired = [Job.from_row(row) for row in rows]
             billing.release(conn, [job for job in expired if not job.terminal])
-            return expired
+            keys = {job.output_key for job in expired if job.output_key}
+            if not keys:
+                return expired
+            shared = set(
+                conn.execute(select(jobs.c.output_key).where(jobs.c.output_key.in_(keys)))
+                .scalars()
+                .all()
+            )
+            kept: list[Job] = []
+            for job in expired:
+                if job.output_key in shared:
+                    job = dataclasses.replace(job, output_key=None)
+                elif job.output_key is not None:
+                    shared.add(job.output_key)  # deleted once, with this one
+                kept.append(job)
+            return kept
 
     # --- worker side ---------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ class NewJob:
     webhook: str | None = None  # URL to notify of this job's events
     webhook_events: tuple[str, ...] = ()  # which: start, progress, completed
     replay: dict[str, Any] | None = None  # a replay: its original's id, hash and runtime
+    fingerprint: str | None = None  # cache.fingerprint: may be served from / offered to it
+    cache: Any = None  # a cache.Lookup: where it may be served from now; None: it runs
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class Job:
     checkpoint: str | None = None  # COMPLETED: the checkpoint's content hash
     output_sha256: str | None = None  # COMPLETED: sha256 of the mp4
     replay: dict[str, Any] | None = None  # a replay: what it is checked against
+    fingerprint: str | None = None  # its model and parameters' hash, when cacheable
+    # served from the cache: the account's request it came from ("": another account's)
+    cached_from: str | None = None
 
     @property
     def terminal(self) -> bool:

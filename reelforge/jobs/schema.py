@@ -10,6 +10,7 @@
     ix_jobs_owner_created (instead of ix_jobs_owner)   an account's history (0007)
     jobs.manifest/checkpoint/output_sha256, workers.runtime   what made a result (0008)
     jobs.replay   a replay's original: its id, mp4 hash, checkpoint and versions (0009)
+    jobs.fingerprint/cached_from, ix_jobs_fingerprint, ix_jobs_output_key   result cache (0010)
 
 Times are float seconds since the epoch (UTC): the same in SQLite and PostgreSQL,
 and compared only with each other. The schema itself is created by the Alembic
@@ -82,10 +83,16 @@ jobs = Table(
     # a replay (POST /v2/requests/{id}/replay): what it is checked against, kept in case the
     # original expires first: {"of", "output_sha256", "checkpoint", "versions"}
     Column("replay", JSON),
+    # --- the result cache (0010, jobs/cache.py) ---
+    Column("fingerprint", String(64)),  # sha256 of slug + params; None: never cached
+    # served from the cache: the account's request it came from ("": another account's)
+    Column("cached_from", String(36)),
     Index("ix_jobs_status_created", "status", "created_at"),  # claims, queue positions
     Index("ix_jobs_expires_at", "expires_at"),  # the expiry sweep
     # an account's requests, newest first (GET /v1/requests); replaced ix_jobs_owner (0007)
     Index("ix_jobs_owner_created", "owner", "created_at"),
+    Index("ix_jobs_fingerprint", "fingerprint"),  # a cacheable submit's look-up
+    Index("ix_jobs_output_key", "output_key"),  # an expiry: who else shares this file
 )
 
 workers = Table(

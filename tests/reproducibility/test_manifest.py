@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,9 @@ def test_a_changed_checkpoint_changes_the_identity(tiny_checkpoint: Path, tmp_pa
     original = of_checkpoint(str(tiny_checkpoint))
     assert original.sha256 is not None and original.sha256.startswith("sha256:")
     assert of_directory(copy) == original.sha256  # the same bytes anywhere: the same identity
+    (copy / ".cache").mkdir()
+    (copy / ".cache" / "download.metadata").write_text(str(time.time()))  # not weights
+    assert of_directory(copy) == original.sha256
     weights = sorted(copy.rglob("*.safetensors"))[0]
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0x01  # one bit of one weight

@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "heartbeat_seconds": 0.2,
     "lease_seconds": 5.0,
     "prices": ONE_PER_SECOND,
+    # every submit runs: tests of other behaviour repeat bodies and count runs and charges;
+    # tests/reproducibility turns the cache on
+    "result_cache": False,
 }
 
 EngineFactory = Callable[[Settings], Engine]  # an engine class, e.g. FakeEngine
