@@ -38,6 +38,10 @@ MAX_RATE_LIMIT = 1_000_000  # requests per minute (the column is a 32-bit INTEGE
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 MAX_CACHED = 10_000  # callers a KeyCache remembers (the oldest go first)
 MAX_REFUSED = 1_000  # unknown or revoked keys it remembers as such (repeats: no query)
+# past this share of its time a remembered caller is looked up again in the background:
+# its requests never all wait for the lookup when the entry lapses (a stall of every
+# poller of a busy key, every key_cache_seconds, the status route's slowest answers)
+REFRESH_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -107,12 +111,19 @@ class KeyCache:
             return REFUSED
         return None
 
+    def due(self, presented: str) -> bool:
+        """Whether the caller remembered for `presented` is past REFRESH_SHARE of its time:
+        worth asking the database again, in the background, before it lapses."""
+        hit = self._callers.get(_hash(presented)) if self.ttl else None
+        return hit is not None and hit[0] - time.monotonic() < self.ttl * (1 - REFRESH_SHARE)
+
     def remember(self, presented: str, caller: Caller | None) -> None:
         if not self.ttl:
             return
         digest, expires = _hash(presented), time.monotonic() + self.ttl
         with self._lock:
             if caller is None:
+                self._callers.pop(digest, None)  # revoked meanwhile: refused from now on
                 _put(self._refused, digest, expires, MAX_REFUSED)
             else:
                 _put(self._callers, digest, (expires, caller), MAX_CACHED)
@@ -199,6 +210,14 @@ def authenticate(
     caller = _look_up(engine, presented)
     if cache is not None:
         cache.remember(presented, caller)
+    return caller
+
+
+def refresh(engine: Engine, presented: str, cache: KeyCache) -> Caller | None:
+    """The database's word on a key `cache` still remembers, and `cache` learns it: a
+    busy key's entry renewed before it lapses (api/deps.py), a revoke seen then."""
+    caller = _look_up(engine, presented)
+    cache.remember(presented, caller)
     return caller
 
 

@@ -7,6 +7,7 @@ dependency per request. Whatever blocks (the database, Redis) goes to the pool."
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from reelforge.api.watch import Watch
 
 
+log = logging.getLogger("reelforge.api")
 STATUS_READ_THREADS = 4
 
 
@@ -59,6 +61,7 @@ class Services:
     # fight for the GIL (and SQLite's lock) and stretch the slowest answers
     status_reads: anyio.CapacityLimiter = field(init=False)
     status_bodies: StatusBodies = field(init=False)  # rendered a moment ago (status_bodies.py)
+    refreshing: dict[str, asyncio.Task[Caller | None]] = field(init=False)  # keys renewed now
 
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.settings.key_cache_seconds)
@@ -66,6 +69,7 @@ class Services:
         self.authenticating = {}
         self.status_reads = anyio.CapacityLimiter(STATUS_READ_THREADS)
         self.status_bodies = StatusBodies()
+        self.refreshing = {}
 
 
 async def get_services(request: Request) -> Services:
@@ -99,6 +103,8 @@ async def authenticate(
     caller = keys.recall(x_api_key, services.admin_key, services.key_cache)
     if caller is None:
         caller = await _authenticate_once(services, x_api_key)
+    elif isinstance(caller, Caller) and services.key_cache.due(x_api_key):
+        _refresh_soon(services, x_api_key)
     if not isinstance(caller, Caller):
         raise Unauthorized("Invalid API key")
     # 2. Its rate limit: counting in memory is CPU only; in Redis it is a round trip
@@ -107,6 +113,24 @@ async def authenticate(
     else:
         await run_in_threadpool(services.limiter.check, caller)
     return caller
+
+
+def _refresh_soon(services: Services, key: str) -> None:
+    """Renew a remembered key's entry in the background (once at a time per key): the
+    requests presenting it go on with what the cache says. A failed lookup changes
+    nothing; the entry then lapses and the next request asks the database itself."""
+    if key in services.refreshing:
+        return
+    lookup = run_in_threadpool(keys.refresh, services.db, key, services.key_cache)
+    task = asyncio.get_running_loop().create_task(lookup)
+    services.refreshing[key] = task
+
+    def done(finished: asyncio.Task[Caller | None]) -> None:
+        services.refreshing.pop(key, None)
+        if not finished.cancelled() and finished.exception() is not None:
+            log.warning("could not renew a key's cache entry (%s)", finished.exception())
+
+    task.add_done_callback(done)
 
 
 async def _authenticate_once(services: Services, key: str) -> Caller | None:
