@@ -25,7 +25,9 @@ def serve(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
     """`reelforge serve --data-dir data_dir` with REELFORGE_* settings `env` over this
     process's environment; yields its base URL."""
     port = free_port()
-    full = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    # the benchmarks measure jobs that run: the same seeded body again would otherwise be
+    # answered from the result cache (docs/reproducibility.md) without a worker
+    full = {**os.environ, "PYTHONPATH": str(REPO), "REELFORGE_RESULT_CACHE": "false", **env}
     log_path = data_dir / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
