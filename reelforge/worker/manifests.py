@@ -24,6 +24,7 @@ from typing import Any
 
 from reelforge.engines import Engine
 from reelforge.engines.identity import Identity, of_engine
+from reelforge.engines.schedule import runs_two_stage
 from reelforge.settings import Settings
 from reelforge.task import GenerationTask
 
@@ -134,7 +135,9 @@ class Manifests:
             task.num_frames,
             task.fast,
             schedule,
-            two_stage=bool(getattr(checkpoint, "two_stage", False)),
+            # as the engine decides it (schedule.runs_two_stage), not the checkpoint alone
+            two_stage=bool(getattr(checkpoint, "two_stage", False))
+            and runs_two_stage(task.fast, task.width, task.height),
         )
         guidance = dict(self._guidance)
         sigmas: Any = None

@@ -119,3 +119,15 @@ def test_fast_runs_two_stages_for_every_kind(engine, kind):
         assert first.keyframe_tokens > 0 and second.keyframe_tokens == 0
     expected = 25 + 16 if kind == "extend" else 17
     assert clip.frames.shape[0] == expected and clip.audio is not None
+
+
+def test_the_manifest_names_the_schedule_the_engine_ran(engine, tmp_path):
+    from reelforge.worker.manifests import Manifests
+
+    manifests = Manifests(Settings(data_dir=tmp_path), engine)
+    planned = {}
+    for fast in (False, True):
+        task = GenerationTask(kind="text", prompt="a fox", negative_prompt="", width=256,
+                              height=128, num_frames=17, seed=5, audio=True, fast=fast)  # fmt: skip
+        planned[fast] = manifests.build(task)["plan"]["schedule"]
+    assert planned == {False: "distilled", True: "two-stage distilled"}
