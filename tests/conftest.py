@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +16,36 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.support import checkpoints
 from tests.support.fake_engine import FakeEngine
 from tests.support.inprocess import AppWithWorker, EngineFactory
 from tests.support.media_server import MediaServer
 from tests.support.postgres import private_schema, require_postgres
 from tests.support.seeds import EXTEND_INPUT_FRAMES
-from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
+from tests.support.server import FAKE_ENGINE, ServerProcess
+
+# The fixtures that make a test slow, and why. A test that uses any of them, directly or
+# through another fixture, is marked `slow` by the hook below and left out of the quick tier
+# (`scripts/test --quick`); one on the real engine is marked `engine` as well. A new kind
+# of slow set-up gets a fixture and a line here, never a mark on each test.
+SLOW_FIXTURES = {
+    "serve": "starts `reelforge serve`",
+    "tiny_checkpoint": "runs the real LTX-2 engine",
+    "tiny_distilled_checkpoint": "runs the real LTX-2 engine",
+    "browser_page": "drives Chromium",
+    "pg_cluster": "starts a private PostgreSQL cluster",
+}
+ENGINE_FIXTURES = ("tiny_checkpoint", "tiny_distilled_checkpoint")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = getattr(item, "fixturenames", ())  # the whole closure of its fixtures
+        reasons = [why for name, why in SLOW_FIXTURES.items() if name in used]
+        if reasons:
+            item.add_marker(pytest.mark.slow(reason="; ".join(dict.fromkeys(reasons))))
+        if any(name in used for name in ENGINE_FIXTURES):
+            item.add_marker(pytest.mark.engine)
 
 
 def _gradient(width: int, height: int, hue: int) -> Image.Image:
@@ -73,9 +95,27 @@ def media_server(media_dir: Path) -> Iterator[MediaServer]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def serve() -> Iterator[Callable[..., ServerProcess]]:
+    """serve(data_dir, key=..., **env) -> a `reelforge serve` child (ServerProcess, not yet
+    started) on a port of its own. The one way tests start a server: it marks them slow
+    (SLOW_FIXTURES), and whatever a test or fixture left running is stopped at the end."""
+    made: list[ServerProcess] = []
+
+    def make(data_dir: Path, **kwargs: Any) -> ServerProcess:
+        made.append(ServerProcess(data_dir, **kwargs))
+        return made[-1]
+
+    yield make
+    for process in made:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def server(
+    serve: Callable[..., ServerProcess], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     """One server with the fast test engine, shared by the wire-protocol tests."""
-    process = ServerProcess(tmp_path_factory.mktemp("server"), REELFORGE_ENGINE=FAKE_ENGINE)
+    process = serve(tmp_path_factory.mktemp("server"), REELFORGE_ENGINE=FAKE_ENGINE)
     try:
         yield process.start()
     finally:
@@ -83,23 +123,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random LTX-2 checkpoint built the way a user builds one: the CLI."""
-    path = tmp_path_factory.mktemp("checkpoint") / "tiny"
-    subprocess.run(
-        [sys.executable, "-m", "reelforge", "checkpoint", "tiny", str(path)],
-        check=True, cwd=REPO, capture_output=True, timeout=300,
-    )  # fmt: skip
-    assert (path / "model_index.json").is_file()
-    return path
+def tiny_checkpoint() -> Path:
+    """A tiny random LTX-2 checkpoint built the way a user builds one (the CLI), once for
+    every run and worker while its builder is unchanged (tests/support/checkpoints.py).
+    Read only: copy it to change it."""
+    return checkpoints.tiny_checkpoint()
+
+
+@pytest.fixture(scope="session")
+def tiny_distilled_checkpoint() -> Path:
+    """The tiny checkpoint marked distilled (the distilled and two-stage schedules)."""
+    return checkpoints.tiny_checkpoint(distilled=True)
 
 
 @pytest.fixture(scope="session")
 def ltx2_server(
-    tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path
+    serve: Callable[..., ServerProcess],
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_checkpoint: Path,
 ) -> Iterator[ServerProcess]:
     """A server on the real LTX-2 engine (diffusers) with the tiny checkpoint."""
-    process = ServerProcess(
+    process = serve(
         tmp_path_factory.mktemp("ltx2-server"), REELFORGE_CHECKPOINT=str(tiny_checkpoint)
     )
     try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +43,7 @@ def fingerprint(slug: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def find(conn: Connection, new: NewJob, lookup: Lookup) -> Any:
+def find(conn: Connection, new: NewJob, lookup: Lookup, *, now: float) -> Any:
     """The row of the COMPLETED, unexpired job `new` may be served from, or None. The
     longest-living one, so the shared file's life is not cut short by its choice."""
     query = (
@@ -54,7 +53,7 @@ def find(conn: Connection, new: NewJob, lookup: Lookup) -> Any:
             jobs.c.checkpoint == lookup.checkpoint,
             jobs.c.status == Status.COMPLETED.value,
             jobs.c.output_key.is_not(None),
-            jobs.c.expires_at > time.time(),
+            jobs.c.expires_at > now,
         )
         .order_by(jobs.c.expires_at.desc())
         .limit(1)
@@ -65,9 +64,10 @@ def find(conn: Connection, new: NewJob, lookup: Lookup) -> Any:
     return conn.execute(query).one_or_none()
 
 
-def hit_values(source: Any, new: NewJob, *, job_id: str, retention: float) -> dict[str, Any]:
+def hit_values(
+    source: Any, new: NewJob, *, job_id: str, retention: float, now: float
+) -> dict[str, Any]:
     """The row of a request served from `source`: COMPLETED at once, its file shared."""
-    now = time.time()
     units = new.cache.price_units if new.cache else 0
     return {
         "id": job_id,

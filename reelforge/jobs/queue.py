@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -50,11 +50,22 @@ from reelforge.settings import Settings
 class JobQueue:
     """The durable queue and record of every request."""
 
-    def __init__(self, db: Engine, *, retention: float, lease: float, max_attempts: int):
+    def __init__(
+        self,
+        db: Engine,
+        *,
+        retention: float,
+        lease: float,
+        max_attempts: int,
+        clock: Callable[[], float] = time.time,
+    ):
         self.db = db
         self.retention = retention  # seconds a job lives after submit
         self.lease = lease  # seconds a claim holds without a heartbeat
         self.max_attempts = max_attempts  # claims before a job ends FAILED
+        # epoch seconds for every lease, expiry and timestamp the queue writes or compares:
+        # a seam, so that tests move time on instead of sleeping through leases
+        self.clock = clock
 
     # --- API side ------------------------------------------------------------------------
 
@@ -67,12 +78,12 @@ class JobQueue:
     def submit_in(self, conn: Connection, new: NewJob, *, job_id: str | None = None) -> Job:
         """`submit` inside the caller's transaction (idempotency records share it)."""
         if new.fingerprint and new.cache is not None:
-            source = cache.find(conn, new, new.cache)
+            source = cache.find(conn, new, new.cache, now=self.clock())
             if source is not None:
                 return self._serve_from(conn, source, new, job_id or str(uuid.uuid4()))
         if new.price_units is not None:
             billing.hold(conn, new.owner, new.price_units)
-        now = time.time()
+        now = self.clock()
         values = {
             "id": job_id or str(uuid.uuid4()),
             "slug": new.slug,
@@ -99,7 +110,9 @@ class JobQueue:
     def _serve_from(self, conn: Connection, source: Any, new: NewJob, job_id: str) -> Job:
         """A cache hit: `new` COMPLETED at once with `source`'s file, charged the hit's
         price, its webhook told; no worker is involved."""
-        values = cache.hit_values(source, new, job_id=job_id, retention=self.retention)
+        values = cache.hit_values(
+            source, new, job_id=job_id, retention=self.retention, now=self.clock()
+        )
         if values["price_units"]:
             billing.hold(conn, new.owner, values["price_units"])
             billing.charge(conn, new.owner, values["price_units"], job_id)
@@ -113,7 +126,7 @@ class JobQueue:
         """The job, or None when it never existed or has expired."""
         with self.db.begin() as conn:
             row = conn.execute(
-                select(jobs).where(jobs.c.id == job_id, jobs.c.expires_at > time.time())
+                select(jobs).where(jobs.c.id == job_id, jobs.c.expires_at > self.clock())
             ).one_or_none()
         return Job.from_row(row) if row else None
 
@@ -123,7 +136,7 @@ class JobQueue:
             return []
         with self.db.connect() as conn:
             rows = conn.execute(
-                select(jobs).where(jobs.c.id.in_(job_ids), jobs.c.expires_at > time.time())
+                select(jobs).where(jobs.c.id.in_(job_ids), jobs.c.expires_at > self.clock())
             ).all()
         return [Job.from_row(row) for row in rows]
 
@@ -141,7 +154,7 @@ class JobQueue:
     def cancel(self, job_id: str) -> Job | None:
         """Ask a job to stop: a QUEUED job fails at once, a PROCESSING one at its
         worker's next step. Terminal jobs are left as they are."""
-        now = time.time()
+        now = self.clock()
         with self.db.begin() as conn:
             failed = conn.execute(
                 update(jobs)
@@ -174,7 +187,7 @@ class JobQueue:
         from the cache share goes with the last of them: while another row points at it,
         the expired job is returned without its `output_key` (and so is every expired job
         but one that shared a file)."""
-        now = time.time()
+        now = self.clock()
         with self.db.begin() as conn:
             rows = conn.execute(
                 delete(jobs).where(jobs.c.expires_at <= now).returning(*jobs.c)
@@ -207,7 +220,7 @@ class JobQueue:
         (its worker died). Jobs that used up their attempts end FAILED instead. `busy`:
         jobs the claiming worker runs already (a lease that lapsed under its own hands, a
         stuck heartbeat: another worker may take it over, this one must not again)."""
-        now = time.time()
+        now = self.clock()
         lease_lost = and_(jobs.c.status == Status.PROCESSING.value, jobs.c.lease_until < now)
         with self.db.begin() as conn:
             exhausted = conn.execute(
@@ -281,7 +294,7 @@ class JobQueue:
             row = conn.execute(
                 update(jobs)
                 .where(_held_by(job))
-                .values(lease_until=time.time() + self.lease)
+                .values(lease_until=self.clock() + self.lease)
                 .returning(jobs.c.cancel_requested)
             ).one_or_none()
         return (row is not None, bool(row and row.cancel_requested))
@@ -371,7 +384,7 @@ class JobQueue:
         return self._requeue(
             job,
             stage=reason[:64],
-            not_before=time.time() + delay,
+            not_before=self.clock() + delay,
             fault_retries=jobs.c.fault_retries + 1,
         )
 
@@ -405,7 +418,7 @@ class JobQueue:
                 update(jobs)
                 .where(_held_by(job))
                 .values(
-                    finished_at=time.time(),
+                    finished_at=self.clock(),
                     lease_until=None,
                     version=jobs.c.version + 1,
                     **values,

@@ -94,7 +94,7 @@ class Reads:
         fast path, sqlite3.Error when the database is busy or failing."""
         if self._path is None:
             return self.queue.get(job_id)
-        now = time.time()
+        now = self.queue.clock()
         kept = self._kept()
         job = kept.get(job_id)
         if job is not None and job.expires_at > now:
@@ -149,7 +149,7 @@ class Reads:
             return self.queue.get_many(job_ids)
         sql, order = self._many_sql(len(job_ids))
         values: dict[str, Any] = {f"id{index}": job_id for index, job_id in enumerate(job_ids)}
-        values["now"] = time.time()
+        values["now"] = self.queue.clock()
         rows = self._conn().execute(sql, [values[p] for p in order]).fetchall()
         return [self._job_of(row) for row in rows]
 

@@ -77,13 +77,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 
 @pytest.fixture
-def start_server(backend: Backend) -> Iterator[Callable[..., ServerProcess]]:
+def start_server(
+    serve: Callable[..., ServerProcess], backend: Backend
+) -> Iterator[Callable[..., ServerProcess]]:
     """Start `reelforge serve` on the backend (fake engine, 1 credit per second); every
     server started is stopped at the end. Servers of one test share the database."""
     started: list[ServerProcess] = []
 
     def start(data: str = "data", **env: str) -> ServerProcess:
-        server = ServerProcess(
+        server = serve(
             backend.root / data,
             REELFORGE_ENGINE=FAKE_ENGINE,
             REELFORGE_PRICES=ONE_PER_SECOND,

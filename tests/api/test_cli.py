@@ -12,11 +12,11 @@ import httpx
 from segmind import SegmindClient
 
 from tests.support.checks import assert_video
-from tests.support.server import FAKE_ENGINE, REPO, ServerProcess, free_port
+from tests.support.server import FAKE_ENGINE, REPO, free_port
 
 
-def test_first_start_creates_prints_and_keeps_the_admin_key(tmp_path):
-    server = ServerProcess(tmp_path / "data", key=None, REELFORGE_ENGINE=FAKE_ENGINE).start()
+def test_first_start_creates_prints_and_keeps_the_admin_key(serve, tmp_path):
+    server = serve(tmp_path / "data", key=None, REELFORGE_ENGINE=FAKE_ENGINE).start()
     try:
         key_file = tmp_path / "data" / "admin.key"
         key = key_file.read_text().strip()
@@ -27,7 +27,7 @@ def test_first_start_creates_prints_and_keeps_the_admin_key(tmp_path):
         assert ok.status_code == 200
     finally:
         server.stop()
-    again = ServerProcess(tmp_path / "data", key=None, REELFORGE_ENGINE=FAKE_ENGINE)
+    again = serve(tmp_path / "data", key=None, REELFORGE_ENGINE=FAKE_ENGINE)
     again.log_path = tmp_path / "second.log"
     again.start().stop()
     assert key_file.read_text().strip() == key  # the same key on later starts

@@ -79,7 +79,7 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
+def pg_cluster() -> Iterator[Cluster]:
     if not (PG_BIN / "initdb").exists():
         pytest.skip(f"no PostgreSQL server binaries at {PG_BIN} to run a private cluster")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
@@ -92,11 +92,11 @@ def cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def server(cluster: Cluster, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(
+def server(serve, pg_cluster: Cluster, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = serve(
         tmp_path / "data",
         REELFORGE_ENGINE=FAKE_ENGINE,
-        REELFORGE_DATABASE_URL=cluster.url,
+        REELFORGE_DATABASE_URL=pg_cluster.url,
         REELFORGE_FAKE_STEP_SECONDS="0.4",  # a job runs 4 s: across the outage
         REELFORGE_LEASE_SECONDS="3",
         REELFORGE_HEARTBEAT_SECONDS="0.5",
@@ -126,7 +126,7 @@ def _wait_for(check: Any, timeout: float, what: str) -> Any:
 
 
 def test_database_outage_is_503_and_the_server_recovers(
-    cluster: Cluster, server: ServerProcess
+    pg_cluster: Cluster, server: ServerProcess
 ) -> None:
     headers = server.headers()
     api = httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
@@ -134,7 +134,7 @@ def test_database_outage_is_503_and_the_server_recovers(
     _wait_for(lambda: api.get(before["status_url"]).json()["status"] == "PROCESSING", 30,
               "the first job to start")  # fmt: skip
 
-    cluster.stop()
+    pg_cluster.stop()
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     conn.connect()
     sock = conn.sock
@@ -166,7 +166,7 @@ def test_database_outage_is_503_and_the_server_recovers(
     assert _call(conn, "GET", "/healthz", {})[:1] == (200,)  # alive, just not ready
     assert conn.sock is sock, "an error answer closed the connection"
 
-    cluster.start()
+    pg_cluster.start()
     _wait_for(lambda: api.get("/readyz").status_code == 200, 30, "/readyz to turn green")
     assert _call(conn, "GET", "/readyz", {})[0] == 200
     assert conn.sock is sock
@@ -182,7 +182,7 @@ def test_database_outage_is_503_and_the_server_recovers(
     api.close()
 
 
-def test_a_stream_outlives_a_database_outage(cluster: Cluster, server: ServerProcess) -> None:
+def test_a_stream_outlives_a_database_outage(pg_cluster: Cluster, server: ServerProcess) -> None:
     """A watcher connected before the outage keeps its connection (keep-alives go on, the
     last state stands) and, once the database is back, sees the job to its end."""
     api = httpx.Client(base_url=server.base_url, headers=server.headers(), timeout=30)
@@ -209,11 +209,11 @@ def test_a_stream_outlives_a_database_outage(cluster: Cluster, server: ServerPro
     watcher = threading.Thread(target=watch)
     watcher.start()
     assert running.wait(30), "the job never started"
-    cluster.stop()
+    pg_cluster.stop()
     pings_before = pings
     time.sleep(3)
     pings_during = pings - pings_before
-    cluster.start()
+    pg_cluster.start()
     watcher.join(90)
     assert not watcher.is_alive(), "the stream never ended"
     assert not errors, errors

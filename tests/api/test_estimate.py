@@ -141,10 +141,8 @@ def test_the_cli_prints_the_estimate(server):
     assert "Traceback" not in refused.stderr
 
 
-def test_plans_the_two_stage_path_of_a_distilled_checkpoint(tmp_path):
-    from reelforge.engines.tiny import build_tiny_checkpoint
-
-    checkpoint = build_tiny_checkpoint(tmp_path / "distilled", distilled=True)
+def test_plans_the_two_stage_path_of_a_distilled_checkpoint(tmp_path, tiny_distilled_checkpoint):
+    checkpoint = tiny_distilled_checkpoint
     settings = Settings(data_dir=tmp_path, admin_key=KEY["x-api-key"], checkpoint=str(checkpoint))
     with TestClient(create_app(settings)) as client:
         fast = estimate(client, "pixverse-text2video", {"prompt": "x", "motion_mode": "fast"})

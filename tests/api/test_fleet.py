@@ -15,7 +15,7 @@ from segmind import SegmindClient
 from reelforge.settings import Settings
 from reelforge.worker.loop import served_slugs
 from tests.support.seeds import payloads
-from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
+from tests.support.server import FAKE_ENGINE, REPO
 
 T2V = "pixverse-text2video"
 
@@ -26,8 +26,8 @@ def _status(server) -> dict:
     return response.json()
 
 
-def test_admin_status_shows_the_worker_and_the_queue(tmp_path, media_server):
-    server = ServerProcess(
+def test_admin_status_shows_the_worker_and_the_queue(serve, tmp_path, media_server):
+    server = serve(
         tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.3",
         REELFORGE_WORKER_SLUGS="pixverse-text2video,pixverse-v6",
     ).start()  # fmt: skip
@@ -83,9 +83,9 @@ def test_worker_slugs_are_checked():
         served_slugs(Settings(worker_slugs="pixverse-v6,nope"))
 
 
-def test_a_worker_stays_live_through_a_long_job(tmp_path, media_server):
+def test_a_worker_stays_live_through_a_long_job(serve, tmp_path, media_server):
     # live = a heartbeat within 3 beats + 5 s (5.9 s here); the job runs about 8 s
-    server = ServerProcess(
+    server = serve(
         tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.8",
         REELFORGE_HEARTBEAT_SECONDS="0.3",
     ).start()  # fmt: skip
@@ -119,8 +119,8 @@ def _reelforge_status(server) -> str:
     return printed.stdout
 
 
-def test_a_model_no_live_worker_serves_waits_and_says_so(tmp_path, media_server):
-    server = ServerProcess(
+def test_a_model_no_live_worker_serves_waits_and_says_so(serve, tmp_path, media_server):
+    server = serve(
         tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.5",
         REELFORGE_WORKER_SLUGS="pixverse-v6",
     ).start()  # fmt: skip
@@ -148,8 +148,8 @@ def test_a_model_no_live_worker_serves_waits_and_says_so(tmp_path, media_server)
         server.stop()
 
 
-def test_a_killed_worker_shows_as_gone_and_the_next_one_cleans_up(tmp_path, media_server):
-    server = ServerProcess(
+def test_a_killed_worker_shows_as_gone_and_the_next_one_cleans_up(serve, tmp_path, media_server):
+    server = serve(
         tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.5",
         REELFORGE_HEARTBEAT_SECONDS="0.3", REELFORGE_LEASE_SECONDS="2",
         REELFORGE_WORKER_SLUGS="pixverse-v6",

@@ -24,8 +24,8 @@ SMALL = {"prompt": "a lighthouse at night", "duration": 1, "quality": "360p"}
 
 
 @pytest.fixture(scope="module")
-def history_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
+def history_server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(
         Path(tmp_path_factory.mktemp("history")),
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_WORKER_SLUGS=V6,
@@ -169,8 +169,8 @@ def test_a_request_without_a_stored_thumbnail_answers_null(history_server: Serve
     assert item["thumbnail"] is None and item["output"] == result.json()["output"]
 
 
-def test_expiry_deletes_the_thumbnail_with_the_mp4(tmp_path: Path) -> None:
-    server = ServerProcess(
+def test_expiry_deletes_the_thumbnail_with_the_mp4(serve, tmp_path: Path) -> None:
+    server = serve(
         tmp_path / "data",
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_RETENTION_SECONDS="4",

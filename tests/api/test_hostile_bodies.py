@@ -30,9 +30,9 @@ ADMIN_DEEP = b"[" * 30_000 + b"]" * 30_000  # admin bodies are capped at 64 KiB
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server of its own: the RSS figures below must be this test's alone."""
-    process = ServerProcess(tmp_path_factory.mktemp("hostile"), REELFORGE_ENGINE=FAKE_ENGINE)
+    process = serve(tmp_path_factory.mktemp("hostile"), REELFORGE_ENGINE=FAKE_ENGINE)
     try:
         yield process.start()
     finally:

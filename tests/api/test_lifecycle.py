@@ -12,15 +12,15 @@ from segmind import SegmindClient
 from segmind.v2 import InferenceFailed
 
 from tests.support.seeds import payloads
-from tests.support.server import FAKE_ENGINE, ServerProcess
+from tests.support.server import FAKE_ENGINE
 
 T2V = "pixverse-text2video"
 
 
 @pytest.fixture
-def slow_server(tmp_path):
+def slow_server(serve, tmp_path):
     """10 engine steps of 0.4 s each: a job takes about 4 s."""
-    process = ServerProcess(
+    process = serve(
         tmp_path / "slow",
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_FAKE_STEP_SECONDS="0.4",
@@ -93,19 +93,19 @@ def test_sync_call_past_its_limit_is_504_naming_the_request(slow_server, media_s
     assert status["status"] in ("QUEUED", "PROCESSING", "COMPLETED")
 
 
-def test_kill_and_restart_loses_nothing(tmp_path, media_server):
+def test_kill_and_restart_loses_nothing(serve, tmp_path, media_server):
     env = dict(
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_FAKE_STEP_SECONDS="0.3",
         REELFORGE_HEARTBEAT_SECONDS="0.3",
         REELFORGE_LEASE_SECONDS="2",
     )
-    first = ServerProcess(tmp_path / "data", **env).start()
+    first = serve(tmp_path / "data", **env).start()
     client = _client(first)
     jobs = [client.submit_async(T2V, **payloads(media_server.url)[T2V]) for _ in range(3)]
     _wait_status(jobs[0], "PROCESSING")
     first.kill()  # SIGKILL: no clean shutdown, the running job's lease just stops
-    second = ServerProcess(tmp_path / "data", **env)
+    second = serve(tmp_path / "data", **env)
     second.port, second.base_url = first.port, first.base_url  # same address for the SDK
     second.start()
     try:
@@ -117,8 +117,8 @@ def test_kill_and_restart_loses_nothing(tmp_path, media_server):
         second.stop()
 
 
-def test_expiry_answers_404_and_deletes_files(tmp_path, media_server):
-    server = ServerProcess(
+def test_expiry_answers_404_and_deletes_files(serve, tmp_path, media_server):
+    server = serve(
         tmp_path / "data",
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_RETENTION_SECONDS="4",
@@ -143,7 +143,7 @@ def test_expiry_answers_404_and_deletes_files(tmp_path, media_server):
         server.stop()
 
 
-def test_sigterm_to_serve_alone_hands_the_running_job_back(tmp_path, media_server):
+def test_sigterm_to_serve_alone_hands_the_running_job_back(serve, tmp_path, media_server):
     """What a container runtime does to PID 1: the worker must hand its job back, not die
     with the server and leave the job to wait out its lease (60 s here: longer than this
     test may take) and run again as attempt 2."""
@@ -153,7 +153,7 @@ def test_sigterm_to_serve_alone_hands_the_running_job_back(tmp_path, media_serve
         REELFORGE_HEARTBEAT_SECONDS="0.3",
         REELFORGE_LEASE_SECONDS="60",
     )
-    first = ServerProcess(tmp_path / "data", **env).start()
+    first = serve(tmp_path / "data", **env).start()
     try:
         job = _client(first).submit_async(T2V, **payloads(media_server.url)[T2V])
         _wait_status(job, "PROCESSING")
@@ -163,7 +163,7 @@ def test_sigterm_to_serve_alone_hands_the_running_job_back(tmp_path, media_serve
     finally:
         first.stop()
     assert "handed back to the queue" in first.log(), first.log()[-4000:]
-    second = ServerProcess(tmp_path / "data", **env)
+    second = serve(tmp_path / "data", **env)
     second.port, second.base_url = first.port, first.base_url  # same address for the SDK
     second.start()
     try:

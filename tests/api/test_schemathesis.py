@@ -24,8 +24,8 @@ TINY_ENGINE = "tests.support.tiny_engine:TinyEngine"
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
+def fuzz_server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(
         Path(tmp_path_factory.mktemp("fuzz")),
         REELFORGE_ENGINE=TINY_ENGINE,
         REELFORGE_SYNC_TIMEOUT="60",

@@ -20,8 +20,8 @@ KEEPALIVE = 2
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
+def server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(
         tmp_path_factory.mktemp("slow"),
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_HTTP_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),

@@ -18,21 +18,21 @@ V6 = "pixverse-v6"
 SMALL = {"prompt": "a lighthouse at night", "duration": 1, "quality": "360p"}
 
 
-def _serve(root, **env: str) -> ServerProcess:
+def _serve(serve, root, **env: str) -> ServerProcess:
     defaults = {
         "REELFORGE_ENGINE": FAKE_ENGINE,
         "REELFORGE_FAKE_STEP_SECONDS": "0.25",  # ten steps: about 2.5 s of denoising
         "REELFORGE_STREAM_KEEPALIVE_SECONDS": "0.5",
     }
-    return ServerProcess(root, **{**defaults, **env})
+    return serve(root, **{**defaults, **env})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def streaming_server(request, tmp_path) -> Iterator[ServerProcess]:
+def streaming_server(request, serve, tmp_path) -> Iterator[ServerProcess]:
     env = {}
     if request.param == "postgresql":
         env["REELFORGE_DATABASE_URL"] = request.getfixturevalue("pg_schema_url")
-    process = _serve(tmp_path / "server", **env)
+    process = _serve(serve, tmp_path / "server", **env)
     try:
         yield process.start()
     finally:
@@ -132,8 +132,8 @@ def test_a_finished_request_answers_its_end_at_once_and_204_once_seen(streaming_
 
 
 @pytest.fixture(scope="module")
-def quick_server(tmp_path_factory) -> Iterator[ServerProcess]:
-    process = _serve(tmp_path_factory.mktemp("quick"), REELFORGE_FAKE_STEP_SECONDS="0.4")
+def quick_server(serve, tmp_path_factory) -> Iterator[ServerProcess]:
+    process = _serve(serve, tmp_path_factory.mktemp("quick"), REELFORGE_FAKE_STEP_SECONDS="0.4")
     try:
         yield process.start()
     finally:

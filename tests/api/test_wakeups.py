@@ -19,7 +19,7 @@ PROMPTLY = 10.0  # seconds: far below the 60 s poll, generous for a loaded machi
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def slow_polling_server(request, tmp_path) -> Iterator[ServerProcess]:
+def slow_polling_server(request, serve, tmp_path) -> Iterator[ServerProcess]:
     env = {
         "REELFORGE_ENGINE": FAKE_ENGINE,
         "REELFORGE_POLL_SECONDS": "60",
@@ -27,7 +27,7 @@ def slow_polling_server(request, tmp_path) -> Iterator[ServerProcess]:
     }
     if request.param == "postgresql":
         env["REELFORGE_DATABASE_URL"] = request.getfixturevalue("pg_schema_url")
-    process = ServerProcess(tmp_path / "server", **env)
+    process = serve(tmp_path / "server", **env)
     try:
         process.start()
         time.sleep(1.0)  # the worker's first look found nothing: it now waits out its poll

@@ -36,8 +36,8 @@ def _policy(header: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(Path(tmp_path_factory.mktemp("web")), REELFORGE_ENGINE=FAKE_ENGINE)
+def web_server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(Path(tmp_path_factory.mktemp("web")), REELFORGE_ENGINE=FAKE_ENGINE)
     try:
         yield process.start()
     finally:

@@ -31,9 +31,9 @@ LINE = re.compile(r"^(QUEUED|PROCESSING|COMPLETED|FAILED)  (.+?)  (\d+)%(?:  (.*
 
 
 @pytest.fixture(scope="module")
-def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def slow_server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server whose fake engine takes 0.4 s a step (4 s a job): long enough to watch."""
-    process = ServerProcess(tmp_path_factory.mktemp("watch-server"), REELFORGE_ENGINE=FAKE_ENGINE,
+    process = serve(tmp_path_factory.mktemp("watch-server"), REELFORGE_ENGINE=FAKE_ENGINE,
                             REELFORGE_FAKE_STEP_SECONDS="0.4")  # fmt: skip
     try:
         yield process.start()

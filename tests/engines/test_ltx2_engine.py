@@ -1,6 +1,6 @@
 """The LTX-2 engine end to end on a tiny random checkpoint (real diffusers code, no fakes).
 
-The checkpoint is built once per module with `build_tiny_checkpoint` and loaded through
+The checkpoint (the `tiny_checkpoint` fixture, built once and cached) is loaded through
 `from_pretrained`, exactly like real weights. Sizes stay small so the module runs in seconds.
 """
 
@@ -19,20 +19,17 @@ from reelforge.engines.ltx2 import EXTEND_PREFIX_FRAMES, LTX2Engine
 from reelforge.engines.ltx2_audio import SEAM_SECONDS, extension_audio
 from reelforge.engines.ltx2_frames import generation_size
 from reelforge.engines.ltx2_load import Checkpoint, Schedule
-from reelforge.engines.tiny import build_tiny_checkpoint
 from reelforge.errors import Cancelled, JobError
 from reelforge.media.conform import cover_frames, resample_audio
 from reelforge.settings import Settings
 from reelforge.task import Clip, GenerationTask
 
-pytestmark = pytest.mark.engine
-
 RATE = 16_000  # the tiny vocoder's output rate
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    return build_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny")
+def checkpoint(tiny_checkpoint) -> Path:
+    return tiny_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import torch
 
 from reelforge.engines import full_size, memory_modes
 from reelforge.engines.ltx2 import LTX2Engine
-from reelforge.engines.tiny import build_tiny_checkpoint
 from reelforge.settings import Settings
 from reelforge.task import GenerationTask
 
@@ -63,8 +62,8 @@ def test_the_setting_overrides_and_the_cpu_stays_resident(full_sizes):
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    return build_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny")
+def checkpoint(tiny_checkpoint) -> Path:
+    return tiny_checkpoint
 
 
 def _generate(engine: LTX2Engine):
@@ -73,7 +72,6 @@ def _generate(engine: LTX2Engine):
     return engine.generate(task, lambda fraction, stage: None, lambda: False)
 
 
-@pytest.mark.engine
 @pytest.mark.parametrize(
     "mode, weight_type",
     [
@@ -96,7 +94,6 @@ def test_each_mode_runs_on_the_tiny_checkpoint(checkpoint, tmp_path, mode, weigh
         assert getattr(engine.text_pipe.vae, "_diffusers_hook", None) is not None
 
 
-@pytest.mark.engine
 @pytest.mark.xfail(
     raises=TypeError,
     strict=True,

@@ -9,18 +9,14 @@ import pytest
 
 from reelforge.engines import planning, schedule
 from reelforge.engines.ltx2 import LTX2Engine
-from reelforge.engines.tiny import build_tiny_checkpoint
 from reelforge.settings import Settings
 from reelforge.task import GenerationTask
 
-pytestmark = pytest.mark.engine
-
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory) -> LTX2Engine:
-    checkpoint = build_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "d", distilled=True)
+def engine(tiny_distilled_checkpoint, tmp_path_factory) -> LTX2Engine:
     data_dir = tmp_path_factory.mktemp("data")
-    return LTX2Engine(Settings(checkpoint=str(checkpoint), data_dir=data_dir))
+    return LTX2Engine(Settings(checkpoint=str(tiny_distilled_checkpoint), data_dir=data_dir))
 
 
 def run(engine: LTX2Engine, fast: bool):

@@ -22,7 +22,7 @@ from reelforge.settings import Settings
 from reelforge.storage import UrlSigner, load_secret, open_storage
 from reelforge.worker.inputs import Inputs
 from tests.hostile.media import good_png, png_bomb
-from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
+from tests.support.server import FAKE_ENGINE, REPO
 
 KEY = {"x-api-key": "admin-key"}
 
@@ -151,8 +151,8 @@ def test_expired_uploads_are_purged(client, settings) -> None:
     reap_expired(services)  # the sweep calls purge: runs cleanly with nothing left
 
 
-def test_cli_upload_and_a_job_on_a_real_server(tmp_path: Path) -> None:
-    server = ServerProcess(
+def test_cli_upload_and_a_job_on_a_real_server(serve, tmp_path: Path) -> None:
+    server = serve(
         tmp_path / "srv", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_ALLOW_PRIVATE_URLS="false"
     ).start()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from reelforge.jobs import NewJob, Status
 
@@ -48,14 +47,13 @@ def test_concurrent_claims_never_share_a_job(make_queue):
     assert sorted(claimed) == sorted(ids)  # every job once: none lost, none twice
 
 
-def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue):
-    # a lease of seconds, not tenths: on a loaded machine two claims in a row can be
-    # 0.3 s apart, and the "still held" check would see a lapsed lease
-    queue = make_queue(lease=2)
+def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue, clock):
+    queue = make_queue(lease=30)
     queue.submit(NewJob(slug="s", owner="a", params={}))
     zombie = queue.claim("w1")
+    clock.advance(29.9)
     assert queue.claim("w2") is None  # lease still held
-    time.sleep(2.1)
+    clock.advance(0.2)
     retry = queue.claim("w2")
     assert retry is not None and retry.attempt == 2 and retry.worker_id == "w2"
     # the paused first worker wakes up: none of its writes land
@@ -68,23 +66,25 @@ def test_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(make_queue)
     assert done is not None and done.status is Status.COMPLETED and done.output_key == "k"
 
 
-def test_heartbeat_keeps_the_claim(make_queue):
-    queue = make_queue(lease=2)  # seconds, so a loaded machine's delays stay inside it
+def test_heartbeat_keeps_the_claim(make_queue, clock):
+    queue = make_queue(lease=30)
     queue.submit(NewJob(slug="s", owner="a", params={}))
     job = queue.claim("w1")
     for _ in range(4):
-        time.sleep(1.0)  # four times past half the lease: only the heartbeats keep it
+        clock.advance(20)  # four times past half the lease: only the heartbeats keep it
         assert queue.heartbeat(job) == (True, False)
     assert queue.claim("w2") is None
+    clock.advance(30.1)  # no heartbeat for a whole lease: it lapses
+    assert queue.claim("w2") is not None
 
 
-def test_attempts_run_out_into_failed(make_queue):
-    queue = make_queue(lease=0.05, max_attempts=2)
+def test_attempts_run_out_into_failed(make_queue, clock):
+    queue = make_queue(lease=30, max_attempts=2)
     job = queue.submit(NewJob(slug="s", owner="a", params={}))
     assert queue.claim("w1") is not None
-    time.sleep(0.1)
+    clock.advance(31)
     assert queue.claim("w2") is not None
-    time.sleep(0.1)
+    clock.advance(31)
     assert queue.claim("w3") is None
     failed = queue.get(job.id)
     assert failed is not None and failed.status is Status.FAILED
@@ -114,11 +114,13 @@ def test_cancel_queued_fails_at_once_and_processing_is_flagged(make_queue):
     assert queue.heartbeat(claimed) == (True, True)
 
 
-def test_expiry_deletes_and_hides(make_queue):
-    queue = make_queue(retention=2)  # seconds: a loaded machine's submit-then-get fits
+def test_expiry_deletes_and_hides(make_queue, clock):
+    queue = make_queue(retention=3600)
     job = queue.submit(NewJob(slug="s", owner="a", params={}))
+    clock.advance(3599.9)
     assert queue.get(job.id) is not None
-    time.sleep(2.1)
+    assert queue.expire() == []
+    clock.advance(0.2)
     assert queue.get(job.id) is None  # hidden as soon as it is past retention
     assert queue.claim("w1") is None  # and never run
     assert [gone.id for gone in queue.expire()] == [job.id]

@@ -47,10 +47,10 @@ def _status(client: httpx.Client, request_id: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
+def ran(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
     """A server that ran 3 pixverse-v6 jobs to COMPLETED and cancelled 1 queued
     pixverse-text2video job, then was scraped once."""
-    server = ServerProcess(
+    server = serve(
         tmp_path_factory.mktemp("metrics-server"),
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_WORKER_SLUGS=V6,

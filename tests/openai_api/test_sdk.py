@@ -33,14 +33,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # "the So
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def openai_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    serve, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     with contextlib.ExitStack() as stack:
         env = {"REELFORGE_ENGINE": FAKE_ENGINE}
         if request.param == "postgresql":
             require_postgres()
             env["REELFORGE_DATABASE_URL"] = stack.enter_context(private_schema("openai"))
-        process = ServerProcess(Path(tmp_path_factory.mktemp("openai")), **env)
+        process = serve(Path(tmp_path_factory.mktemp("openai")), **env)
         stack.callback(process.stop)
         yield process.start()
 

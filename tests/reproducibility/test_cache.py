@@ -199,13 +199,13 @@ def test_expiry_deletes_a_shared_file_after_its_last_request(app_with_worker) ->
     assert not list(files.rglob("*.mp4"))
 
 
-def test_a_changed_checkpoint_misses_the_cache(tmp_path: Path) -> None:
+def test_a_changed_checkpoint_misses_the_cache(serve, tmp_path: Path) -> None:
     """The same data directory served by weights with another identity (a restart on a
     changed checkpoint) runs the request again; back on the first weights, it hits."""
     data = tmp_path / "data"
 
-    def serve(**env: str) -> ServerProcess:
-        return ServerProcess(
+    def start(**env: str) -> ServerProcess:
+        return serve(
             data, REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_RESULT_CACHE="true", **env
         ).start()
 
@@ -221,12 +221,12 @@ def test_a_changed_checkpoint_misses_the_cache(tmp_path: Path) -> None:
             time.sleep(0.05)
         raise AssertionError(body)
 
-    first = serve()
+    first = start()
     try:
         original = run(first)
     finally:
         first.stop()
-    changed = serve(REELFORGE_FAKE_CHECKPOINT="sha256:" + "1" * 64)
+    changed = start(REELFORGE_FAKE_CHECKPOINT="sha256:" + "1" * 64)
     try:
         other = run(changed)
     finally:
@@ -234,7 +234,7 @@ def test_a_changed_checkpoint_misses_the_cache(tmp_path: Path) -> None:
     assert other["manifest"]["checkpoint"]["sha256"] == "sha256:" + "1" * 64
     assert other["manifest"]["checkpoint"] != original["manifest"]["checkpoint"]
     assert "cached" not in other["metrics"]  # another identity: it ran
-    back = serve()
+    back = start()
     try:
         again = run(back)
     finally:

@@ -19,8 +19,8 @@ URL_FIELDS = ("image_url", "video_url", "first_frame_url", "last_frame_url")
 
 
 @pytest.fixture(scope="module")
-def cached_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
+def cached_server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(
         tmp_path_factory.mktemp("cached"),
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_RESULT_CACHE="true",

@@ -8,8 +8,6 @@ import shutil
 import time
 from pathlib import Path
 
-import pytest
-
 from reelforge.engines.identity import Identity, of_checkpoint, of_directory
 from reelforge.engines.ltx2 import LTX2Engine
 from reelforge.settings import Settings
@@ -104,7 +102,6 @@ def test_an_unknown_hub_checkpoint_has_no_hash() -> None:
     assert identity == Identity(None, "hub:nobody-here/not-downloaded-ltx")
 
 
-@pytest.mark.engine
 def test_the_ltx2_engine_s_manifest_names_its_plan(tiny_checkpoint: Path, tmp_path: Path) -> None:
     settings = Settings(checkpoint=str(tiny_checkpoint), data_dir=tmp_path)
     engine = LTX2Engine(settings)

@@ -8,7 +8,6 @@ import sys
 import time
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from reelforge.jobs.schema import jobs
@@ -38,7 +37,6 @@ def _wait(base_url: str, key: str, request_id: str, timeout: float = 300.0) -> d
         time.sleep(0.2)
 
 
-@pytest.mark.engine
 def test_a_replay_on_the_tiny_checkpoint_matches_byte_for_byte(ltx2_server) -> None:
     base, headers = ltx2_server.base_url, ltx2_server.headers()
     submitted = httpx.post(f"{base}/v2/{V6}", json=SMALL, headers=headers, timeout=30)

@@ -15,8 +15,8 @@ BODY = {"prompt": "a fox in the snow", "duration": 1, "quality": "360p", "seed":
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
+def server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(
         tmp_path_factory.mktemp("cache-webhooks"),
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_RESULT_CACHE="true",

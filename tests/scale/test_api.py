@@ -44,14 +44,14 @@ def _download(url: str, path: Path) -> Path:
     return path
 
 
-def test_two_api_processes_serve_the_same_jobs(pg_url: str, queue: JobQueue, tmp_path: Path):
+def test_two_api_processes_serve_the_same_jobs(serve, pg_url: str, queue: JobQueue, tmp_path: Path):
     shared = {
         "REELFORGE_ENGINE": FAKE_ENGINE,
         "REELFORGE_DATABASE_URL": pg_url,
         "REELFORGE_STORAGE_DIR": str(tmp_path / "files"),
         "REELFORGE_SIGNING_SECRET": "scale-test-signing-secret",
     }
-    servers = [ServerProcess(tmp_path / name, **shared) for name in ("api-a", "api-b")]
+    servers = [serve(tmp_path / name, **shared) for name in ("api-a", "api-b")]
     try:
         for server in servers:
             server.start()
@@ -101,11 +101,9 @@ def test_two_api_processes_serve_the_same_jobs(pg_url: str, queue: JobQueue, tmp
         assert not (server.data_dir / "reelforge.db").exists()
 
 
-def test_sdk_seed_payloads_on_postgres(pg_url: str, queue: JobQueue, media_server, tmp_path):
+def test_sdk_seed_payloads_on_postgres(serve, pg_url: str, queue: JobQueue, media_server, tmp_path):
     """tests/api/test_sdk_seeds.py's submit_async + wait, against a server on PostgreSQL."""
-    server = ServerProcess(
-        tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_DATABASE_URL=pg_url
-    )
+    server = serve(tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_DATABASE_URL=pg_url)
     try:
         server.start()
         client = SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1", timeout=300)

@@ -11,7 +11,7 @@ from segmind import SegmindClient
 from tests.storage.conftest import ACCESS_KEY, REGION, SECRET_KEY
 from tests.support.checks import assert_video
 from tests.support.seeds import payloads
-from tests.support.server import FAKE_ENGINE, ServerProcess
+from tests.support.server import FAKE_ENGINE
 
 T2V = "pixverse-text2video"
 
@@ -21,8 +21,8 @@ def _objects(emulator: str, bucket: str) -> list[str]:
     return [part.split("</Key>")[0] for part in listing.split("<Key>")[1:]]
 
 
-def test_outputs_live_in_the_bucket(tmp_path, s3_emulator, bucket, media_server):
-    server = ServerProcess(
+def test_outputs_live_in_the_bucket(serve, tmp_path, s3_emulator, bucket, media_server):
+    server = serve(
         tmp_path / "data",
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_STORAGE_URL=f"s3://{bucket}/prod",

@@ -49,6 +49,11 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
+        if os.environ.get("REELFORGE_TEST_QUICK"):  # set by scripts/test --quick
+            raise RuntimeError(
+                "the quick tier starts no server: take it from the `serve` fixture "
+                "(tests/conftest.py), which marks the test slow"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # the child keeps its own copy of the descriptor: ours is closed once it started
         with self.log_path.open("ab") as log:

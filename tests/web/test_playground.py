@@ -90,8 +90,8 @@ class Watcher:
 
 
 @pytest.fixture(scope="module")
-def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(
+def playground(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(
         tmp_path_factory.mktemp("playground"),
         key=KEY,
         REELFORGE_ENGINE=FAKE_ENGINE,
@@ -104,7 +104,8 @@ def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
 
 
 @pytest.fixture
-def page(playground: ServerProcess) -> Iterator[tuple[Any, Watcher]]:
+def browser_page(playground: ServerProcess) -> Iterator[tuple[Any, Watcher]]:
+    """A tab of Debian's Chromium (headless) on the playground, and what it did."""
     sync_api = _require_browser()
     watcher = Watcher()
     with sync_api.sync_playwright() as driver:
@@ -350,9 +351,9 @@ def _screenshots(page: Any, folder: Path) -> None:
 
 
 def test_a_visit_to_the_playground(
-    page: tuple[Any, Watcher], playground: ServerProcess, tmp_path: Path
+    browser_page: tuple[Any, Watcher], playground: ServerProcess, tmp_path: Path
 ) -> None:
-    tab, watcher = page
+    tab, watcher = browser_page
     image = tmp_path / "fox.png"
     Image.new("RGB", (64, 36), (200, 80, 20)).save(image)
     # 1. The page and a sign-in, after a wrong key
@@ -386,9 +387,9 @@ def test_a_visit_to_the_playground(
 
 
 def test_a_dropped_stream_is_resumed_with_last_event_id(
-    page: tuple[Any, Watcher], playground: ServerProcess
+    browser_page: tuple[Any, Watcher], playground: ServerProcess
 ) -> None:
-    tab, watcher = page
+    tab, watcher = browser_page
     # the first connection is cut after one event (CRLF frames, a comment, a retry hint)
     frame = 'data: {"status": "QUEUED", "stage": "queued", "progress": 0}'
     cut = f": ping\r\nretry: 100\r\nid: 0-cut\r\nevent: status\r\n{frame}\r\n\r\n"

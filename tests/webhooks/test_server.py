@@ -25,8 +25,8 @@ ENV = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("webhooks"), **ENV)
+def server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = serve(tmp_path_factory.mktemp("webhooks"), **ENV)
     try:
         yield process.start()
     finally:
@@ -127,9 +127,9 @@ def test_a_receiver_failing_twice_gets_it_on_the_third_try(server: ServerProcess
     assert delivery["attempt_log"][0]["error"] == "HTTP 500"
 
 
-def test_a_server_killed_between_attempts_still_delivers(tmp_path: Path):
+def test_a_server_killed_between_attempts_still_delivers(serve, tmp_path: Path):
     # a longer first wait, so the kill surely falls between the two attempts
-    server = ServerProcess(tmp_path / "data", **{**ENV, "REELFORGE_WEBHOOK_RETRY_SECONDS": "2"})
+    server = serve(tmp_path / "data", **{**ENV, "REELFORGE_WEBHOOK_RETRY_SECONDS": "2"})
     try:
         server.start()
         with Receiver(_secret(server)) as receiver:

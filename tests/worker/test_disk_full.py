@@ -17,7 +17,7 @@ from segmind import SegmindClient
 
 from reelforge.storage.local import LocalStorage
 from tests.support.seeds import payloads
-from tests.support.server import FAKE_ENGINE, ServerProcess
+from tests.support.server import FAKE_ENGINE
 
 T2V = "pixverse-text2video"
 
@@ -75,10 +75,10 @@ def test_local_storage_leaves_nothing_on_a_full_disk(small_disk, tmp_path):
     assert [p.name for p in storage.root.rglob("*")] == ["outputs"]  # nor an empty folder
 
 
-def test_a_server_on_a_disk_that_fills_up_loses_no_job(small_disk, tmp_path, media_server):
+def test_a_server_on_a_disk_that_fills_up_loses_no_job(serve, small_disk, tmp_path, media_server):
     disk = small_disk("32m")
     (disk / "tmp").mkdir()
-    server = ServerProcess(
+    server = serve(
         disk / "data", REELFORGE_ENGINE=FAKE_ENGINE, REELFORGE_FAKE_STEP_SECONDS="0.3",
         REELFORGE_HEARTBEAT_SECONDS="0.3", REELFORGE_FAULT_RETRY_SECONDS="0.5",
         TMPDIR=str(disk / "tmp"),  # the worker's working files fill up too

@@ -18,7 +18,7 @@ import pytest
 from reelforge.settings import Settings
 from reelforge.worker import process
 from reelforge.worker.process import WorkerProcess
-from tests.support.server import REPO, ServerProcess, free_port
+from tests.support.server import REPO, free_port
 
 ENGINES = "tests.worker.engines"
 
@@ -104,8 +104,8 @@ def test_a_worker_alone_says_the_same_in_one_line(tmp_path, engine, message):
     assert len(lines) == 1 and lines[0].startswith(message), lines
 
 
-def test_serve_restarts_a_worker_that_keeps_dying_with_a_growing_back_off(tmp_path):
-    server = ServerProcess(
+def test_serve_restarts_a_worker_that_keeps_dying_with_a_growing_back_off(serve, tmp_path):
+    server = serve(
         tmp_path / "data", REELFORGE_ENGINE=f"{ENGINES}.dies_after_ready:dies_soon",
         REELFORGE_TEST_DIE_AFTER="4",
     ).start()  # fmt: skip
