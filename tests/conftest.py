@@ -39,13 +39,23 @@ ENGINE_FIXTURES = ("tiny_checkpoint", "tiny_distilled_checkpoint")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test slow (and engine) by the fixtures it uses, then run the real engine's
+    tests first, the other slow ones next and the rest last: scripts/test hands the
+    parallel workers one test at a time in this order, so the longest start early and the
+    short ones fill the workers up at the end (a long test started last would be run
+    alone while the other workers idle). The sort is stable: a module's tests stay
+    together within each group, and each module fixture starts once per group."""
+    rank: dict[str, int] = {}
     for item in items:
         used = getattr(item, "fixturenames", ())  # the whole closure of its fixtures
         reasons = [why for name, why in SLOW_FIXTURES.items() if name in used]
         if reasons:
             item.add_marker(pytest.mark.slow(reason="; ".join(dict.fromkeys(reasons))))
-        if any(name in used for name in ENGINE_FIXTURES):
+        engine = any(name in used for name in ENGINE_FIXTURES)
+        if engine:
             item.add_marker(pytest.mark.engine)
+        rank[item.nodeid] = 0 if engine else 1 if reasons else 2
+    items.sort(key=lambda item: rank[item.nodeid])
 
 
 def _gradient(width: int, height: int, hue: int) -> Image.Image:

@@ -130,13 +130,18 @@ def worker(
     ready_fd: Annotated[
         int | None, typer.Option(hidden=True, help="pipe to tell `serve` we are ready")
     ] = None,
+    parent_pid: Annotated[
+        int | None, typer.Option(hidden=True, help="`serve`'s pid: exit when it dies")
+    ] = None,
 ) -> None:
     """Run one worker (one per GPU) against the configured database."""
     from reelforge.metrics import exposition
     from reelforge.worker import Shutdown, Worker, interrupts
-    from reelforge.worker.process import READY, announce
+    from reelforge.worker.process import READY, announce, die_with_parent
     from reelforge.worker.startup import CannotStart, load_engine
 
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     _setup_logging()
     settings = _settings()
     stop = threading.Event()

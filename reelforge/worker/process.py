@@ -40,12 +40,20 @@ def announce(fd: int, line: str) -> None:
         os.write(fd, (" ".join(line.split()) + "\n").encode())
 
 
-def _die_with_parent() -> None:
-    # Linux: the kernel kills the worker when `serve` dies, even by SIGKILL, so no
-    # orphan keeps a GPU busy; its job's lease then expires and the job runs again.
-    # (A SIGTERM or SIGINT to `serve` stops the worker properly first: see stop().)
-    with contextlib.suppress(OSError):
+def die_with_parent(parent_pid: int) -> None:
+    """The child's side, first thing: the kernel kills this worker when `serve` dies, even
+    by SIGKILL (Linux), so no orphan keeps a GPU busy; its job's lease then expires and
+    the job runs again. (A SIGTERM or SIGINT to `serve` stops the worker properly first:
+    see stop().) A parent already gone before that took effect: exit at once.
+
+    The child asks for this itself rather than through Popen's `preexec_fn`: Python code
+    between fork and exec in a process with threads (serve's API and supervisor) can
+    deadlock on a lock another thread held at the fork, and the child then hangs, never
+    ready, before it even runs the worker."""
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 class WorkerProcess:
@@ -157,10 +165,10 @@ class WorkerProcess:
                     "worker",
                     "--ready-fd",
                     str(write_end),
+                    "--parent-pid",
+                    str(os.getpid()),
                 ]
-                child = self._child = subprocess.Popen(
-                    command, env=self.env, pass_fds=(write_end,), preexec_fn=_die_with_parent
-                )
+                child = self._child = subprocess.Popen(command, env=self.env, pass_fds=(write_end,))
         except BaseException:
             os.close(read_end)
             raise

@@ -5,34 +5,22 @@ database)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import httpx
 import psutil
 import pytest
 
-from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
+from tests.support.server import FAKE_ENGINE, ServerProcess
 
 V6 = "pixverse-v6"
 
 
-class TwoApiProcesses(ServerProcess):
-    def _spawn(self, log: BinaryIO) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "reelforge", "serve", "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir), "--api-workers", "2"]
-        return subprocess.Popen(
-            command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-        )
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = TwoApiProcesses(tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE)
+def server(serve, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = serve(tmp_path / "data", args=("--api-workers", "2"), REELFORGE_ENGINE=FAKE_ENGINE)
     try:
         yield process.start()
     finally:

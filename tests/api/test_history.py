@@ -173,7 +173,7 @@ def test_expiry_deletes_the_thumbnail_with_the_mp4(serve, tmp_path: Path) -> Non
     server = serve(
         tmp_path / "data",
         REELFORGE_ENGINE=FAKE_ENGINE,
-        REELFORGE_RETENTION_SECONDS="4",
+        REELFORGE_RETENTION_SECONDS="10",  # the job must finish first on a loaded machine
         REELFORGE_REAP_SECONDS="0.3",
     ).start()
     try:

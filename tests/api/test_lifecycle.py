@@ -13,6 +13,7 @@ from segmind.v2 import InferenceFailed
 
 from tests.support.seeds import payloads
 from tests.support.server import FAKE_ENGINE
+from tests.support.worker_process import wait_for
 
 T2V = "pixverse-text2video"
 
@@ -121,7 +122,8 @@ def test_expiry_answers_404_and_deletes_files(serve, tmp_path, media_server):
     server = serve(
         tmp_path / "data",
         REELFORGE_ENGINE=FAKE_ENGINE,
-        REELFORGE_RETENTION_SECONDS="4",
+        # long enough for the job to finish on a loaded machine before it expires
+        REELFORGE_RETENTION_SECONDS="15",
         REELFORGE_REAP_SECONDS="0.5",
     ).start()
     try:
@@ -130,7 +132,12 @@ def test_expiry_answers_404_and_deletes_files(serve, tmp_path, media_server):
         result = job.wait(timeout=30, interval=0.1)
         files = list((server.data_dir / "files").rglob("*.mp4"))
         assert len(files) == 1
-        time.sleep(5)
+        wait_for(
+            lambda: httpx.get(job.status_url, headers=server.headers()).status_code == 404,
+            60,
+            "the request to expire",
+        )
+        wait_for(lambda: not any(path.exists() for path in files), 30, "the sweep")
         for url in (job.status_url, job.response_url):
             response = httpx.get(url, headers=server.headers())
             assert response.status_code == 404

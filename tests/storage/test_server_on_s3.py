@@ -27,7 +27,9 @@ def test_outputs_live_in_the_bucket(serve, tmp_path, s3_emulator, bucket, media_
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_STORAGE_URL=f"s3://{bucket}/prod",
         REELFORGE_S3_ENDPOINT=s3_emulator,
-        REELFORGE_RETENTION_SECONDS="8",
+        # long enough for both jobs on a loaded machine: their objects must all be there
+        # until the checks below are done
+        REELFORGE_RETENTION_SECONDS="30",
         REELFORGE_REAP_SECONDS="0.5",
         AWS_ACCESS_KEY_ID=ACCESS_KEY,
         AWS_SECRET_ACCESS_KEY=SECRET_KEY,
@@ -56,7 +58,7 @@ def test_outputs_live_in_the_bucket(serve, tmp_path, s3_emulator, bucket, media_
             key.removesuffix(".jpg") for key in stored if key.endswith(".jpg")
         }
         assert not list((tmp_path / "data").rglob("*.mp4"))  # nothing kept on local disk
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90
         while _objects(s3_emulator, bucket) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert _objects(s3_emulator, bucket) == []  # retention deleted the objects

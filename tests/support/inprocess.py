@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "allow_private_urls": True,
     "poll_seconds": 0.05,
     "heartbeat_seconds": 0.2,
-    "lease_seconds": 5.0,
+    "lease_seconds": 30.0,  # PostgreSQL cuts a transaction idle for a third of the lease
     "prices": ONE_PER_SECOND,
     # every submit runs: tests of other behaviour repeat bodies and count runs and charges;
     # tests/reproducibility turns the cache on

@@ -25,10 +25,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *, key: str | None = "test-admin-key", **env: str):
-        """`key=None` lets the server create its own admin key, as on a first start."""
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        key: str | None = "test-admin-key",
+        args: tuple[str, ...] = (),
+        **env: str,
+    ):
+        """`key=None` lets the server create its own admin key, as on a first start;
+        `args` are more `reelforge serve` flags (`--api-workers 2`)."""
         self.data_dir = data_dir
         self.key = key
+        self.args = args
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
@@ -81,6 +90,7 @@ class ServerProcess:
                 str(self.port),
                 "--data-dir",
                 str(self.data_dir),
+                *self.args,
             ],
             env=self.env,
             stdout=log,

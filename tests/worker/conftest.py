@@ -47,7 +47,7 @@ def make_worker(
             "data_dir": tmp_path / "data",
             "database_url": database_url,
             "heartbeat_seconds": 0.2,
-            "lease_seconds": 5.0,
+            "lease_seconds": 30.0,  # seconds: PostgreSQL cuts a transaction idle for a third of it
             "poll_seconds": 0.05,
             "fault_retry_seconds": 0.2,
             **overrides,

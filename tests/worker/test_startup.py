@@ -37,7 +37,8 @@ def run_reelforge(tmp_path: Path, *args: str, timeout: float = 120, **env: str):
     return completed.returncode, lines, time.monotonic() - started
 
 
-def serve(tmp_path: Path, timeout: float = 120, **env: str):
+def failed_serve(tmp_path: Path, timeout: float = 120, **env: str):
+    """`reelforge serve` that must refuse to start: (exit code, output lines, seconds)."""
     port = free_port()
     code, lines, seconds = run_reelforge(tmp_path, "serve", "--port", str(port), **env)
     with pytest.raises(httpx.ConnectError):  # the API never listened
@@ -58,7 +59,7 @@ def without_torch(tmp_path: Path) -> str:
 
 
 def test_serve_without_the_engine_packages_is_one_line_naming_the_fix(tmp_path, without_torch):
-    code, lines, seconds = serve(tmp_path, PATHS=without_torch)
+    code, lines, seconds = failed_serve(tmp_path, PATHS=without_torch)
     assert code != 0 and seconds < 30
     assert lines == [
         "reelforge serve: the ltx2 engine needs the Python package 'torch', which is not "
@@ -68,7 +69,7 @@ def test_serve_without_the_engine_packages_is_one_line_naming_the_fix(tmp_path, 
 
 
 def test_serve_with_an_engine_that_does_not_exist_is_one_line(tmp_path):
-    code, lines, seconds = serve(tmp_path, REELFORGE_ENGINE="nonexistent.module:x")
+    code, lines, seconds = failed_serve(tmp_path, REELFORGE_ENGINE="nonexistent.module:x")
     assert code != 0 and seconds < 30
     assert lines == [
         "reelforge serve: REELFORGE_ENGINE='nonexistent.module:x': there is no module "
@@ -78,7 +79,7 @@ def test_serve_with_an_engine_that_does_not_exist_is_one_line(tmp_path):
 
 
 def test_serve_with_a_checkpoint_that_does_not_exist_is_one_line(tmp_path):
-    code, lines, _ = serve(tmp_path, REELFORGE_CHECKPOINT=str(tmp_path / "nowhere"))
+    code, lines, _ = failed_serve(tmp_path, REELFORGE_CHECKPOINT=str(tmp_path / "nowhere"))
     assert code != 0
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"reelforge serve: REELFORGE_CHECKPOINT='{tmp_path / 'nowhere'}'")
