@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from reelforge.settings import Settings
 from reelforge.worker import process
 from reelforge.worker.process import WorkerProcess
-from tests.support.server import REPO, free_port
+from tests.support.server import FAKE_ENGINE, REPO, free_port
 
 ENGINES = "tests.worker.engines"
 
@@ -142,3 +143,28 @@ def test_a_worker_that_stays_up_a_while_has_its_crashes_forgiven(tmp_path, monke
             assert time.monotonic() < deadline, crashes
             time.sleep(0.1)
     assert crashes[:2] == ["worker exited with code 3; restarting in 1 s (crash 1)"] * 2
+
+
+def test_the_worker_of_a_killed_serve_dies_with_it(serve, tmp_path):
+    """SIGKILL to `serve` leaves no orphan worker holding the device."""
+    server = serve(tmp_path / "data", REELFORGE_ENGINE=FAKE_ENGINE).start()
+    assert server.process is not None
+    [worker] = psutil.Process(server.process.pid).children()
+    server.kill()
+    gone, alive = psutil.wait_procs([worker], timeout=30)
+    assert not alive, f"worker {worker.pid} outlived its server"
+
+
+def test_a_worker_whose_serve_is_already_gone_exits_at_once():
+    """The parent died before the child asked to die with it: the child sees another
+    parent and exits rather than run unwatched."""
+    code = "from reelforge.worker.process import die_with_parent; die_with_parent(1); print('ran')"
+    not_its_parent = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert (not_its_parent.returncode, not_its_parent.stdout) == (1, "")
+    its_parent = f"import os; {code.replace('(1)', '(os.getppid())')}"
+    ran = subprocess.run(
+        [sys.executable, "-c", its_parent], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert (ran.returncode, ran.stdout) == (0, "ran\n")
