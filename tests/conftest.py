@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.support import checkpoints
+from tests.support.environment import unavailable
 from tests.support.fake_engine import FakeEngine
 from tests.support.inprocess import AppWithWorker, EngineFactory
 from tests.support.media_server import MediaServer
@@ -146,7 +148,7 @@ def tiny_distilled_checkpoint() -> Path:
     return checkpoints.tiny_checkpoint(distilled=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # its worker holds the model: gone once a module is done
 def ltx2_server(
     serve: Callable[..., ServerProcess],
     tmp_path_factory: pytest.TempPathFactory,
@@ -160,6 +162,31 @@ def ltx2_server(
         yield process.start()
     finally:
         process.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """small_disk("4m") -> the mount point of a fresh tmpfs of that size (a disk that
+    really fills up), unmounted afterwards. Needs root: elsewhere the test is skipped,
+    saying so (failed on CI)."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            unavailable(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        if subprocess.run(["umount", str(point)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(point)], check=True)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from reelforge.jobs import connect
+from tests.support.environment import unavailable
 from tests.support.inprocess import ONE_PER_SECOND
 from tests.support.server import FAKE_ENGINE, ServerProcess
 
@@ -70,7 +71,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     request.getfixturevalue("postgres_url")  # skips (fails on CI) without PostgreSQL
     reason = redis_unreachable()
     if reason:
-        pytest.skip(f"PostgreSQL + Redis half: {reason}")
+        unavailable(f"PostgreSQL + Redis half: {reason}")
     url = str(request.getfixturevalue("pg_schema_url"))
     env = {"REELFORGE_DATABASE_URL": url, "REELFORGE_RATE_LIMIT_STORAGE_URL": REDIS}
     return Backend("postgresql", tmp_path, env, url)

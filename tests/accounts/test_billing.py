@@ -4,7 +4,6 @@ charged on COMPLETED, released on every way a job can end without output."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +12,7 @@ from reelforge.accounts import credits, keys
 from reelforge.errors import InsufficientCredits
 from reelforge.jobs import JobQueue, NewJob, Status
 from reelforge.jobs.schema import accounts, credit_ledger, jobs
+from tests.support.clock import ManualClock
 
 PRICE = 12_345  # units: 1.2345 credits
 
@@ -63,21 +63,22 @@ def test_hold_then_charge_on_completed(queue_db):
 
 
 def test_every_unfinished_end_releases_the_hold(queue_db):
-    queue = _queue(queue_db, lease=0.05, max_attempts=1)
+    clock = ManualClock()
+    queue = _queue(queue_db, lease=30, max_attempts=1, clock=clock)
     owner = _account(queue_db, "a", 10)
     failed, exhausted, abandoned = (_submit(queue, owner) for _ in range(3))
     assert queue.fail(queue.claim("w1"), "boom")  # worker failure
     assert queue.claim("w2").id == exhausted.id
-    time.sleep(0.1)  # its lease lapses; one attempt allowed: the next claim fails it
+    clock.advance(31)  # its lease lapses; one attempt allowed: the next claim fails it
     assert queue.claim("w3").id == abandoned.id
     assert queue.get(exhausted.id).status is Status.FAILED
-    time.sleep(0.1)
+    clock.advance(31)
     assert queue.claim("w4") is None  # fails the third the same way
-    expiring = _queue(queue_db, retention=0.05)
+    expiring = _queue(queue_db, retention=60, clock=clock)
     gone = expiring.submit(NewJob(slug="s", owner=owner, params={}, price_units=PRICE))
     queued = _submit(queue, owner)
     queue.cancel(queued.id)  # cancel of a QUEUED job
-    time.sleep(0.1)
+    clock.advance(61)
     assert [job.id for job in queue.expire()] == [gone.id]  # expiry of a job never run
     ended = {queue.get(job.id).status for job in (failed, exhausted, abandoned, queued)}
     assert ended == {Status.FAILED}

@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from reelforge.api import capacity
 from reelforge.api.app import create_app
 from reelforge.settings import Settings
+from tests.support.environment import unavailable
 from tests.support.server import FAKE_ENGINE, ServerProcess, free_port
 
 T2V = "pixverse-text2video"
@@ -81,9 +82,9 @@ class Cluster:
 @pytest.fixture
 def pg_cluster() -> Iterator[Cluster]:
     if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"no PostgreSQL server binaries at {PG_BIN} to run a private cluster")
+        unavailable(f"no PostgreSQL server binaries at {PG_BIN} to run a private cluster")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+        unavailable("running as root without runuser: cannot start PostgreSQL as postgres")
     cluster = Cluster()
     try:
         yield cluster.create()

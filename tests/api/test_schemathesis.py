@@ -30,7 +30,6 @@ def fuzz_server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
         REELFORGE_ENGINE=TINY_ENGINE,
         REELFORGE_SYNC_TIMEOUT="60",
         REELFORGE_FETCH_TIMEOUT="5",  # fuzzed input URLs must not hold the worker up
-        REELFORGE_POLL_SECONDS="0.02",  # sync calls wait on the worker: let it claim at once
     )
     try:
         yield process.start()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import REGISTRY
 
 from reelforge.jobs import JobQueue, NewJob, Status, connect, migrate
+from tests.support.clock import ManualClock
 
 
 def _failed(model: str) -> float:
@@ -16,12 +15,13 @@ def _failed(model: str) -> float:
 def test_a_job_out_of_attempts_is_counted_failed_once(tmp_path):
     db = connect(f"sqlite:///{tmp_path / 'jobs.db'}")
     migrate(db)
-    queue = JobQueue(db, retention=3600, lease=0.2, max_attempts=1)
+    clock = ManualClock()
+    queue = JobQueue(db, retention=3600, lease=30, max_attempts=1, clock=clock)
     model = "pixverse-exhausted-test"  # a label of its own: other tests count elsewhere
     job = queue.submit(NewJob(slug=model, owner="a", params={}))
     before = _failed(model)
     assert queue.claim("w1") is not None  # its worker dies: the lease lapses
-    time.sleep(0.3)
+    clock.advance(31)
     assert queue.claim("w2") is None  # out of attempts: FAILED, not claimed
     assert queue.claim("w3") is None
     assert queue.get(job.id).status is Status.FAILED

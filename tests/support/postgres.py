@@ -18,9 +18,10 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import pytest
 import sqlalchemy
 from sqlalchemy import text
+
+from tests.support.environment import unavailable
 
 POSTGRES = os.environ.get(
     "REELFORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -41,22 +42,12 @@ def postgres_reachable(url: str = POSTGRES) -> str | None:
     return None
 
 
-def required() -> bool:
-    """True where PostgreSQL must be there (CI): a missing one fails, never skips."""
-    return any(
-        os.environ.get(name, "").lower() not in ("", "0", "false", "no")
-        for name in ("CI", "REELFORGE_TEST_REQUIRE_POSTGRES")
-    )
-
-
 def require_postgres(url: str = POSTGRES) -> str:
     """`url` when it is reachable; else the calling test is skipped (failed on CI)."""
     reason = postgres_reachable(url)
     if reason is None:
         return url
-    if required():
-        pytest.fail(f"PostgreSQL is required here (CI): {reason}", pytrace=False)
-    pytest.skip(reason)
+    unavailable(reason)
 
 
 def schema_url(schema: str, url: str = POSTGRES) -> str:

@@ -45,7 +45,6 @@ class ServerProcess:
             **os.environ,
             "PYTHONPATH": str(REPO),
             "REELFORGE_ALLOW_PRIVATE_URLS": "true",
-            "REELFORGE_POLL_SECONDS": "0.1",
             # every submit runs (tests repeat bodies and count runs and charges); the
             # result cache's own tests turn it on
             "REELFORGE_RESULT_CACHE": "false",

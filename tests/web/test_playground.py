@@ -6,9 +6,9 @@ the history; the Python snippet; a cross-field rule. All along, no request leave
 server and the console stays free of errors.
 
 Never a browser downloaded by a driver: `scripts/test` installs Debian's `chromium`.
-Where it could not (no root, no apt, the package cannot be had) the test is skipped
-saying so; without the playwright package (a dev dependency, so a broken install) it is
-skipped too, and fails on CI (env CI set).
+Where it could not (no root, no apt, the package cannot be had), or without the playwright
+package (a dev dependency, so a broken install), the test is skipped saying so, and fails
+on CI (tests/support/environment.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
+from tests.support.environment import unavailable
 from tests.support.server import FAKE_ENGINE, REPO, ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,16 +45,13 @@ TIMEOUT_MS = 30_000
 
 
 def _require_browser() -> Any:
-    """playwright.sync_api, or skip saying what is missing (no playwright: fail on CI)."""
+    """playwright.sync_api, or skip saying what is missing (fail on CI)."""
     try:
         from playwright import sync_api
     except ImportError:
-        reason = "the playwright package is missing: .venv/bin/pip install -e '.[engine,dev]'"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("the playwright package is missing: .venv/bin/pip install -e '.[engine,dev]'")
     if not CHROMIUM.is_file():
-        pytest.skip(
+        unavailable(
             f"Debian's Chromium is not at {CHROMIUM} and scripts/test could not install it "
             "(apt-get install chromium needs root and Debian's package lists)"
         )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from reelforge import views
 from reelforge.jobs import Job, NewJob, Status, fleet
 from reelforge.worker import Worker, faults, loop
+from tests.support.clock import ManualClock
 from tests.support.fake_engine import FakeEngine
 from tests.worker.conftest import small_job
 from tests.worker.full_disk import FullDisk
@@ -195,17 +196,19 @@ def test_the_worker_rides_out_a_database_that_fails(make_worker, monkeypatch):
 
 def test_claims_wait_out_the_back_off(make_worker):
     queue = make_worker().queue
+    queue.clock = clock = ManualClock()
     submitted = queue.submit(small_job())
     job = queue.claim("w1")
     assert job is not None
-    assert queue.retry_later(job, "retrying after a full disk", 0.4)
+    assert queue.retry_later(job, "retrying after a full disk", 8)
     waiting = current_in(queue, submitted.id)
     assert (waiting.status, waiting.attempt, waiting.fault_retries) == (Status.QUEUED, 0, 1)
     assert waiting.stage == "retrying after a full disk"
     later = queue.submit(NewJob(slug="pixverse-v6", owner="admin", params=small_job(2).params))
     assert queue.claim("w2").id == later.id  # a younger job goes first meanwhile
+    clock.advance(7.9)
     assert queue.claim("w2") is None
-    time.sleep(0.45)
+    clock.advance(0.2)
     again = queue.claim("w3")
     assert again is not None and again.id == submitted.id and again.attempt == 1
     assert not queue.retry_later(job, "late", 1)  # the old claim is fenced off
