@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     parallel workers one test at a time in this order, so the longest start early and the
     short ones fill the workers up at the end (a long test started last would be run
     alone while the other workers idle). The sort is stable: a module's tests stay
-    together within each group, and each module fixture starts once per group."""
+    together within each group."""
     rank: dict[str, int] = {}
     for item in items:
         used = getattr(item, "fixturenames", ())  # the whole closure of its fixtures
@@ -148,7 +148,7 @@ def tiny_distilled_checkpoint() -> Path:
     return checkpoints.tiny_checkpoint(distilled=True)
 
 
-@pytest.fixture(scope="module")  # its worker holds the model: gone once a module is done
+@pytest.fixture(scope="session")
 def ltx2_server(
     serve: Callable[..., ServerProcess],
     tmp_path_factory: pytest.TempPathFactory,
