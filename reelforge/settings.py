@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # REELFORGE_MEMORY_MODE: what stays on the GPU (reelforge/engines/memory_modes.py)
 MemoryMode = Literal["auto", "resident", "offload_text_encoder", "fp8", "int8", "sequential"]
+# REELFORGE_X264_PRESET: libx264's speed against size (reelforge/media/encode.py)
+X264Preset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+]
 
 
 class Settings(BaseSettings):
@@ -187,6 +191,11 @@ class Settings(BaseSettings):
     memory_mode: MemoryMode = Field(
         "auto", description="where the weights live (engines/memory_modes.py); auto: by fit"
     )
+    x264_preset: X264Preset = Field(
+        "slow", description="libx264's preset for CPU encodes: faster ones take a fraction of "
+        "the CPU for larger files at the same quality (CRF), for workers whose few cores "
+        "cannot keep up with the device",
+    )  # fmt: skip
     # estimates (POST /v2/{slug}/estimate) before the fleet measured a size: FLOPs / this
     estimate_peak_tflops: float = Field(
         989.0, gt=0, description="the workers' bf16 peak, TFLOP/s (default: an H100 SXM's)"

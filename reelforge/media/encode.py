@@ -74,13 +74,20 @@ def _can_open(name: str) -> bool:
     return True
 
 
-def encode_mp4(clip: Clip, width: int, height: int, path: Path, codec: str = "libx264") -> None:
+def encode_mp4(
+    clip: Clip,
+    width: int,
+    height: int,
+    path: Path,
+    codec: str = "libx264",
+    preset: str = PRESET,
+) -> None:
     """Write `clip` to `path` as a browser-ready MP4 of exactly `width` x `height`.
 
     Every frame is conformed with `media.conform.cover_frame`: centre-cropped to the
     target aspect ratio (a no-op when the ratios already match, a few pixels when the
     engine rendered at the nearest /32 size) and scaled with Lanczos, then encoded with
-    `codec` in yuv420p (libx264: CRF 22.8, preset slow, `X264_PARAMS`; h264_nvenc:
+    `codec` in yuv420p (libx264: CRF 22.8, `preset` (slow unless told), `X264_PARAMS`; h264_nvenc:
     `NVENC_OPTIONS`; `choose_codec` picks one for a device) at exactly `clip.fps` (a
     rational time base, so 24 fps stays exact and the file holds exactly
     `len(clip.frames)` frames). When
@@ -100,7 +107,7 @@ def encode_mp4(clip: Clip, width: int, height: int, path: Path, codec: str = "li
     path = Path(path)
     try:
         with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            video = _add_video_stream(out, codec, rate, width, height)
+            video = _add_video_stream(out, codec, rate, width, height, preset)
             audio = None
             if clip.audio is not None:
                 audio = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
@@ -138,7 +145,9 @@ def _rate(fps: float) -> Fraction:
     return rate
 
 
-def _add_video_stream(out, codec: str, rate: Fraction, width: int, height: int):
+def _add_video_stream(
+    out, codec: str, rate: Fraction, width: int, height: int, preset: str = PRESET
+):
     stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.time_base = 1 / rate  # one tick per frame: pts = frame index, no rounding
@@ -153,7 +162,7 @@ def _add_video_stream(out, codec: str, rate: Fraction, width: int, height: int):
     else:
         stream.options = {
             "crf": CRF,
-            "preset": PRESET,
+            "preset": preset,
             "profile": "high",
             "x264-params": X264_PARAMS,
         }

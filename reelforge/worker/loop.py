@@ -347,7 +347,7 @@ class Worker:
             clip = trim(clip, task.output_frames)
         beat.progress(0.9, "encoding mp4")
         out = run.workdir / "output.mp4"
-        encode_mp4(clip, task.width, task.height, out, self.codec)
+        encode_mp4(clip, task.width, task.height, out, self.codec, self.settings.x264_preset)
         thumbnail = run.workdir / "thumbnail.jpg"
         write_thumbnail(clip, task.width, task.height, thumbnail)
         run.clip = None  # encoded: the frames can go before the upload

@@ -41,11 +41,9 @@ def test_admin_status_shows_the_worker_and_the_queue(serve, tmp_path, media_serv
         client = SegmindClient(api_key=server.key, base_url=f"{server.base_url}/v1")
         body = payloads(media_server.url)[T2V]
         jobs = [client.submit_async(T2V, **body) for _ in range(3)]
-        time.sleep(1)
         # the first on the device, the second claimed and prepared while it runs (the
         # pipelined worker), the third queued
-        depth = _status(server)["queues"][T2V]
-        assert depth == {"QUEUED": 1, "PROCESSING": 2}
+        _wait_report(server, lambda report: report["queues"][T2V] == {"QUEUED": 1, "PROCESSING": 2})
         assert _status(server)["workers"][0]["current_job"] == jobs[0].request_id
         waiting = httpx.get(
             f"{server.base_url}/v2/requests/{jobs[1].request_id}/status",

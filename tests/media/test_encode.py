@@ -14,6 +14,7 @@ from reelforge.media.conform import cover_frame
 from reelforge.media.encode import choose_codec, encode_mp4
 from reelforge.media.ingest import load_video
 from reelforge.media.probe import probe
+from reelforge.settings import Settings
 from reelforge.task import Clip
 from tests.media.conftest import TONE_HZ, colour_bars, tone
 
@@ -225,3 +226,28 @@ def test_same_clip_gives_the_same_bytes(tmp_path: Path, bars_clip: Clip) -> None
     assert (facts.width, facts.height, facts.frame_count) == (320, 240, 121)
     assert facts.duration == pytest.approx(121 / 24, abs=FRAME)
     assert facts.audio_duration == pytest.approx(facts.duration, abs=FRAME)
+
+
+def test_a_faster_x264_preset_trades_size_for_cpu(tmp_path: Path) -> None:
+    """REELFORGE_X264_PRESET reaches libx264: noise (what random weights make) in
+    ultrafast is a valid file of the same frames, larger than in the default preset."""
+    rng = np.random.default_rng(0)
+    clip = Clip(rng.integers(0, 255, (25, 96, 128, 3), dtype=np.uint8), 24.0)
+    sizes = {}
+    for preset in (encode.PRESET, "ultrafast"):
+        path = tmp_path / f"{preset}.mp4"
+        encode_mp4(clip, 128, 96, path, preset=preset)
+        info = probe(path)
+        assert (info.width, info.height, info.frame_count) == (128, 96, 25)
+        sizes[preset] = path.stat().st_size
+    assert sizes["ultrafast"] > sizes[encode.PRESET]
+    with av.open(str(tmp_path / "u.mp4"), "w", format="mp4") as out:
+        stream = encode._add_video_stream(out, "libx264", Fraction(24), 64, 48, "ultrafast")
+        assert dict(stream.options)["preset"] == "ultrafast"
+
+
+def test_the_x264_preset_setting_names_the_allowed_ones() -> None:
+    assert Settings(x264_preset="ultrafast").x264_preset == "ultrafast"
+    with pytest.raises(ValueError, match="x264_preset") as refused:
+        Settings(x264_preset="warp")  # type: ignore[arg-type]
+    assert "'veryfast'" in str(refused.value) and "'slow'" in str(refused.value)
