@@ -3,7 +3,7 @@ COMPLETED job with the same model, normalised parameters, seed and checkpoint id
 (docs/reproducibility.md).
 
     fingerprint(slug, params)        at submit, in the API: None when it may not be cached
-    find(conn, fingerprint, lookup)  in the submit's transaction: the job to serve it from
+    find(conn, new, lookup, now=)    in the submit's transaction: the job to serve it from
     hit_values(...)                  the new COMPLETED row, pointing at that job's file
 
 A cached output is shared, not copied: several rows point at one `output_key`. Its file
