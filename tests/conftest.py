@@ -38,13 +38,20 @@ SLOW_FIXTURES = {
     "pg_cluster": "starts a private PostgreSQL cluster",
 }
 ENGINE_FIXTURES = ("tiny_checkpoint", "tiny_distilled_checkpoint")
+# Servers worth one copy per run rather than one per parallel worker: every test that uses
+# one runs on the same worker (pytest-xdist's `--dist loadgroup`, which scripts/test uses).
+# The LTX-2 server loads the real engine (four copies of it cost about 150 s of CPU more
+# than one); and each module-scoped fixture that starts a server (`_shared_servers`) would
+# otherwise start on every worker that one of its module's tests lands on.
+ONE_WORKER_FIXTURES = ("ltx2_server",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test slow (and engine) by the fixtures it uses, then run the real engine's
     tests first, the other slow ones next and the rest last: scripts/test hands the
-    parallel workers one test at a time in this order, so the longest start early and the
-    short ones fill the workers up at the end (a long test started last would be run
+    parallel workers a test or two at a time in this order, so the longest start early and
+    the short ones fill the workers up at the end (a long test started last would be run
     alone while the other workers idle). The sort is stable: a module's tests stay
     together within each group."""
     rank: dict[str, int] = {}
@@ -53,11 +60,54 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reasons = [why for name, why in SLOW_FIXTURES.items() if name in used]
         if reasons:
             item.add_marker(pytest.mark.slow(reason="; ".join(dict.fromkeys(reasons))))
+        groups = [name for name in ONE_WORKER_FIXTURES if name in used]
+        for group in (*groups, *_shared_servers(item)):
+            item.add_marker(pytest.mark.xdist_group(group))
         engine = any(name in used for name in ENGINE_FIXTURES)
         if engine:
             item.add_marker(pytest.mark.engine)
         rank[item.nodeid] = 0 if engine else 1 if reasons else 2
     items.sort(key=lambda item: rank[item.nodeid])
+
+
+def _shared_servers(item: pytest.Item) -> list[str]:
+    """The module-scoped fixtures of `item` that start a server (`serve` in their own
+    closure), as `module/fixture`: a module's tests that share one go to one worker,
+    which starts it once."""
+    defs = getattr(item, "_fixtureinfo", None)
+    if defs is None:
+        return []
+    by_name = defs.name2fixturedefs
+
+    def starts_a_server(name: str, seen: set[str]) -> bool:
+        if name == "serve":
+            return True
+        if name in seen or name not in by_name:
+            return False
+        seen.add(name)
+        return any(starts_a_server(arg, seen) for arg in by_name[name][-1].argnames)
+
+    module = getattr(item, "module", None)
+    where = module.__name__ if module is not None else item.nodeid.split("::")[0]
+    return [
+        f"{where}.{name}"
+        for name, chain in by_name.items()
+        if chain[-1].scope == "module" and starts_a_server(name, set())
+    ]
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist renamed the grouped tests
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail loudly when `--dist loadgroup` would not keep a group on one worker: it works
+    by renaming each grouped test `nodeid@group`, which some pytest versions ignore (9.2),
+    and then every worker would load the real engine again, silently."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    for item in session.items:
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+            raise pytest.UsageError(
+                f"pytest-xdist did not group {item.nodeid}: a pytest it does not support?"
+            )
 
 
 def _gradient(width: int, height: int, hue: int) -> Image.Image:
