@@ -95,5 +95,10 @@ class InputError(JobError):
     """An input (image_url, video_url, ...) could not be fetched or decoded."""
 
 
+class InputTooLarge(InputError):
+    """An input's header shows it larger, longer or bigger decoded than this server takes:
+    a submit that has the input at hand (a data: URL) refuses it with a 400."""
+
+
 class Cancelled(JobError):
     """The job was cancelled by its owner while it ran."""

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         10.0, gt=0, description="a request line and headers must arrive within this long "
         "of the connection opening or of the previous answer, else the connection is closed",
     )  # fmt: skip
+    http_body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="a request body must arrive within this long of its headers, plus one "
+        "second for every 64 KiB it brings (a slow upload goes on, a trickle is cut off)",
+    )
     http_keepalive_seconds: int = Field(
         5, ge=1, description="an idle kept-alive connection is closed after this long"
     )
@@ -169,6 +175,18 @@ class Settings(BaseSettings):
     )
     max_image_bytes: int = Field(20_000_000, gt=0)
     max_video_bytes: int = Field(200_000_000, gt=0)
+    max_decoded_input_bytes: int = Field(
+        1_000_000_000,
+        gt=0,
+        description="memory one video input may take decoded, at the size its job needs "
+        "(a 1080p job: 160 frames); a longer input is refused naming its field",
+    )
+    input_memory_budget: int = Field(
+        2_000_000_000,
+        gt=0,
+        description="decoded inputs a worker holds at once: a job is prepared ahead only "
+        "while those of the jobs in flight leave room for one more of the largest",
+    )
     fetch_timeout: float = Field(60.0, gt=0, description="total seconds to download one input")
 
     # --- engine -------------------------------------------------------------------------

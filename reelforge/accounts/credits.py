@@ -161,6 +161,10 @@ def _exact(units: int) -> str:
 
 
 def _row(conn: Connection, account: str) -> Any:
+    """The account's row; None when there is none, or `account` cannot be an account's
+    name (a NUL, which PostgreSQL refuses with an error): no query for those."""
+    if not ACCOUNT_NAME.fullmatch(account):
+        return None
     return conn.execute(select(accounts).where(accounts.c.id == account)).one_or_none()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -33,6 +34,7 @@ from reelforge.errors import BadRequest, Conflict
 from reelforge.jobs.schema import api_keys
 
 PREFIX = "rfk"
+KEY_ID = re.compile(r"[0-9a-f]{1,64}")  # what `issue` makes them (12 hex digits), and more
 MAX_NAME_LENGTH = 128
 MAX_RATE_LIMIT = 1_000_000  # requests per minute (the column is a 32-bit INTEGER)
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
@@ -247,6 +249,8 @@ def listing(engine: Engine) -> list[KeyInfo]:
 def revoke(engine: Engine, key_id: str) -> KeyInfo | None:
     """Revoke a key by its id or prefix; its next request is a 401. None if unknown."""
     key_id = key_id.removeprefix(f"{PREFIX}_")
+    if not KEY_ID.fullmatch(key_id):  # no key's id (a NUL: PostgreSQL refuses it): no query
+        return None
     with engine.begin() as conn:
         conn.execute(
             update(api_keys)

@@ -26,7 +26,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from reelforge.settings import Settings
 
 DEFAULT_HEADER_TIMEOUT = Settings.model_fields["http_header_timeout_seconds"].default
+DEFAULT_BODY_TIMEOUT = Settings.model_fields["http_body_timeout_seconds"].default
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers (h11's own default bound)
+# each byte of a body that arrives buys it 1/BODY_BYTES_PER_SECOND s more than the body
+# timeout: a 200 MB upload at 1 MB/s goes through, one byte every two seconds does not
+BODY_BYTES_PER_SECOND = 64 * 1024
 
 
 def settle_heap() -> None:
@@ -88,10 +92,19 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
     sends while its answer is on the way are pipelined: their timer starts once it is
     done). `uvicorn --http reelforge.api.server:HeaderTimeoutHttpTools` uses the default."""
 
-    def __init__(self, *args: Any, header_timeout: float = DEFAULT_HEADER_TIMEOUT, **kw: Any):
+    def __init__(
+        self,
+        *args: Any,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        **kw: Any,
+    ):
         super().__init__(*args, **kw)
         self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_deadline = 0.0
         self._in_head = False  # a request began and its head is not complete yet
         self._in_message = False  # a request began and its body is not complete yet
         self._head_bytes = 0
@@ -126,12 +139,26 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
             self._head_timer.cancel()  # the whole head is in
             self._head_timer = None
         super().on_headers_complete()
+        # the body (if any) must follow: within the body timeout, plus what it brings
+        self._body_deadline = self.loop.time() + self.body_timeout
+        self._body_timer = self.loop.call_at(self._body_deadline, self._body_too_slow)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_deadline += len(body) / BODY_BYTES_PER_SECOND
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._in_message = False
+        self._stop_body_timer()
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
+        if self._in_message and not self.transport.is_closing():
+            # answered before its body was read to the end (a 401, a 400, a 413): the rest
+            # of it would be read and thrown away, gigabytes of it if the client likes,
+            # so the connection ends with the answer (close() sends what is queued first)
+            self._stop_body_timer()
+            self.transport.close()
         super().on_response_complete()
         if self._in_head and self._head_timer is None and not self.transport.is_closing():
             self._start_head_timer(self.loop.time())  # a pipelined head, still incomplete
@@ -140,7 +167,22 @@ class HeaderTimeoutHttpTools(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        self._stop_body_timer()
         super().connection_lost(exc)
+
+    def _body_too_slow(self) -> None:
+        self._body_timer = None
+        if not self._in_message or self.transport.is_closing():
+            return
+        if self.loop.time() < self._body_deadline:  # it brought more time: wait for that
+            self._body_timer = self.loop.call_at(self._body_deadline, self._body_too_slow)
+            return
+        self.transport.close()  # the app reading it sees the client gone
+
+    def _stop_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
     def _count(self, size: int) -> None:
         self._head_bytes += size
@@ -169,11 +211,14 @@ class WithHeaderTimeout:
     picklable value (not a class made at run time), so that `workers=N` can send it to
     its worker processes."""
 
-    protocol: type[HeaderTimeoutHttpTools] | type[HeaderTimeoutH11]
+    protocol: type[HeaderTimeoutHttpTools]
     header_timeout: float
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     def __call__(self, *args: Any, **kwargs: Any) -> asyncio.Protocol:
-        return self.protocol(*args, header_timeout=self.header_timeout, **kwargs)
+        return self.protocol(
+            *args, header_timeout=self.header_timeout, body_timeout=self.body_timeout, **kwargs
+        )
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -185,5 +230,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_level": "info",
         "timeout_keep_alive": settings.http_keepalive_seconds,
         "loop": "uvloop",
-        "http": WithHeaderTimeout(HeaderTimeoutHttpTools, settings.http_header_timeout_seconds),
+        "http": WithHeaderTimeout(
+            HeaderTimeoutHttpTools,
+            settings.http_header_timeout_seconds,
+            settings.http_body_timeout_seconds,
+        ),
     }

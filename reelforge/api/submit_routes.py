@@ -19,6 +19,7 @@ from reelforge.accounts.keys import Caller
 from reelforge.api import caching
 from reelforge.api.body import read_json
 from reelforge.api.deps import BaseUrlDep, CallerDep, Services, ServicesDep, get_base_url
+from reelforge.api.input_headers import refuse_oversized_videos
 from reelforge.api.requests_routes import FAILED_HTTP_STATUS
 from reelforge.endpoints import Endpoint
 from reelforge.errors import Forbidden, GatewayTimeout, NotFound
@@ -80,6 +81,7 @@ async def parse(request: Request, endpoint: Endpoint, services: Services) -> Par
     fields, webhook = webhook_request.take(body, allow_private=services.settings.allow_private_urls)
     fields, use_cache = caching.take(fields)
     params = endpoint.validate(fields, url_checker=services.url_checker)
+    await run_in_threadpool(refuse_oversized_videos, endpoint, params, services.settings)
     return Parsed(endpoint, body, params, webhook, fields, use_cache)
 
 

@@ -169,7 +169,7 @@ async def _data_urls(
     files: list[tuple[str, Path]] = []
     for index, url in enumerate(data_urls):
         name = f"data_urls[{index}]"
-        if not isinstance(url, str) or url.strip()[:5].lower() != "data:":
+        if not isinstance(url, str) or ingest.url_scheme(url) != "data":
             raise BadRequest(f"{name}: must be a data: URL (pass a web URL to the endpoint)")
         path = workdir / f"{index}.bin"
         try:

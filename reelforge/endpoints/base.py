@@ -12,7 +12,7 @@ stored with the job and the seed reported.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from PIL import Image
@@ -27,7 +27,7 @@ from reelforge.endpoints.fields import (
     random_seed,
     show,
 )
-from reelforge.endpoints.sizes import explicit_size
+from reelforge.endpoints.sizes import ASPECT_RATIOS, PictureSize, explicit_size, output_size_for
 from reelforge.errors import BadRequest
 from reelforge.task import FPS, Clip, GenerationTask
 
@@ -46,6 +46,8 @@ class Endpoint(ABC):
     media_fields: ClassVar[Mapping[str, MediaKind]] = {}
     params_model: ClassVar[type[Params]]
     rules: ClassVar[tuple[Rule, ...]] = ()  # checks across fields, after the model
+    # the aspect ratios an input picture's own aspect is snapped to, which its output takes
+    aspects: ClassVar[tuple[str, ...]] = tuple(ASPECT_RATIOS)
 
     def validate(
         self, body: object, *, url_checker: UrlChecker = check_url_syntax
@@ -84,6 +86,21 @@ class Endpoint(ABC):
         if rules:
             schema["allOf"] = rules
         return schema
+
+    def output_size(self, params: Mapping[str, Any], source: Any | None) -> tuple[int, int]:
+        """The job's output (width, height): an explicit `size`, else its quality at the
+        aspect of its input picture `source` (anything with .width and .height: the first
+        image, the video to extend), snapped to `aspects`, or at the requested aspect.
+        `plan` sizes the job with it, and the worker decodes the input no larger than it
+        needs (worker/inputs.py), before the media exist."""
+        return explicit_size(params) or output_size_for(
+            params["quality"], params.get("aspect_ratio") or "16:9", source, self.aspects
+        )
+
+    def size_for(self, params: Mapping[str, Any]) -> Callable[[int, int], tuple[int, int]]:
+        """`output_size` as a function of an input picture's (width, height), known from
+        its header before anything is decoded (media.decode's `size_for`)."""
+        return lambda width, height: self.output_size(params, PictureSize(width, height))
 
     @abstractmethod
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:

@@ -26,7 +26,6 @@ from reelforge.endpoints.fields import (
     sent,
 )
 from reelforge.endpoints.prompting import compose_from
-from reelforge.endpoints.sizes import ASPECT_RATIOS, explicit_size, output_size_for
 from reelforge.errors import BadRequest
 from reelforge.media.conform import retimed_count
 from reelforge.task import FPS, GenerationTask
@@ -58,9 +57,7 @@ class Extend(Endpoint):
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         video = clip(media, "video_url")
         # no aspect_ratio parameter: the input video's own aspect, snapped
-        width, height = explicit_size(params) or output_size_for(
-            params["quality"], "16:9", video, tuple(ASPECT_RATIOS)
-        )
+        width, height = self.output_size(params, video)
         new = FPS * params["duration"]
         output_frames = None
         if exact_seconds(params):

@@ -207,7 +207,8 @@ class MediaUrl(_Field):
 
 def check_url_syntax(url: str, kind: MediaKind) -> None:
     """The minimal UrlChecker: http(s) with a host, or a data: URL. No network."""
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    colon = url.find(":", 0, 64)  # not url.split: a data: URL may be hundreds of MB
+    scheme = url[:colon].lower() if colon >= 0 else ""
     if scheme == "data":
         if "," not in url:
             raise ValueError("malformed data: URL (expected data:<type>;base64,<data>)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 # Every aspect ratio an endpoint accepts, as (width, height). The Pixverse 5 family and
 # text2video accept the first five; v6 accepts all eight.
@@ -46,6 +46,13 @@ def output_size(quality: str, aspect: str) -> tuple[int, int]:
     if w >= h:
         return _even(short * w / h), short
     return short, _even(short * h / w)
+
+
+class PictureSize(NamedTuple):
+    """An input picture's size, from its header: a `source` for `output_size_for`."""
+
+    width: int
+    height: int
 
 
 def output_size_for(

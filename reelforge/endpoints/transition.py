@@ -29,7 +29,6 @@ from reelforge.endpoints.fields import (
     sent,
 )
 from reelforge.endpoints.prompting import compose_from
-from reelforge.endpoints.sizes import ASPECT_RATIOS, output_size_for
 from reelforge.errors import BadRequest
 from reelforge.task import GenerationTask
 
@@ -68,7 +67,7 @@ class Transition(Endpoint):
             image(media, field) for field in self.media_fields if params[field] is not None
         )
         first = images[0] if images else None
-        width, height = output_size_for(params["quality"], "16:9", first, tuple(ASPECT_RATIOS))
+        width, height = self.output_size(params, first)
         return GenerationTask(
             kind=("text", "image", "transition")[len(images)],
             prompt=compose_from(params),

@@ -23,7 +23,7 @@ from reelforge.endpoints.fields import (
     Switch,
 )
 from reelforge.endpoints.prompting import enhance_prompt
-from reelforge.endpoints.sizes import V6_ASPECTS, explicit_size, output_size_for
+from reelforge.endpoints.sizes import V6_ASPECTS
 from reelforge.task import FPS, GenerationTask
 
 
@@ -44,12 +44,11 @@ class V6(Endpoint):
     slug = "pixverse-v6"
     media_fields = {"image_url": "image"}
     params_model = V6Params
+    aspects = V6_ASPECTS
 
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         first = image(media, "image_url") if params["image_url"] else None
-        width, height = explicit_size(params) or output_size_for(
-            params["quality"], params["aspect_ratio"], first, V6_ASPECTS
-        )
+        width, height = self.output_size(params, first)
         return GenerationTask(
             kind="image" if first is not None else "text",
             prompt=params["prompt"],

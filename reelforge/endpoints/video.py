@@ -23,7 +23,7 @@ from reelforge.endpoints.fields import (
     motion_rules,
 )
 from reelforge.endpoints.prompting import compose_from
-from reelforge.endpoints.sizes import FAMILY_ASPECTS, output_size_for
+from reelforge.endpoints.sizes import FAMILY_ASPECTS
 from reelforge.task import GenerationTask
 
 
@@ -49,13 +49,12 @@ class Video(Endpoint):
     slug = "pixverse-5-video"
     media_fields = {"image_url": "image"}
     params_model = VideoParams
+    aspects = FAMILY_ASPECTS
     rules = (motion_rules, lip_sync_rules)
 
     def plan(self, params: Mapping[str, Any], media: Media) -> GenerationTask:
         first = image(media, "image_url") if params["image_url"] else None
-        width, height = output_size_for(
-            params["quality"], params["aspect_ratio"], first, FAMILY_ASPECTS
-        )
+        width, height = self.output_size(params, first)
         return GenerationTask(
             kind="image" if first is not None else "text",
             prompt=compose_from(params),

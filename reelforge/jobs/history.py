@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, or_, select
 
 from reelforge.errors import BadRequest
-from reelforge.jobs.record import Job
+from reelforge.jobs.record import Job, is_job_id
 from reelforge.jobs.schema import jobs
 
 MAX_PAGE = 100  # requests per page at most
@@ -45,9 +45,11 @@ def listing(db: Engine, owner: str, *, limit: int, after: str | None = None) -> 
     query = select(jobs).where(mine)
     with db.begin() as conn:
         if after is not None:
-            last = conn.execute(
-                select(jobs.c.created_at, jobs.c.id).where(mine, jobs.c.id == after)
-            ).one_or_none()
+            last = None
+            if is_job_id(after):  # anything else is no request, and may not be queried
+                last = conn.execute(
+                    select(jobs.c.created_at, jobs.c.id).where(mine, jobs.c.id == after)
+                ).one_or_none()
             if last is None:
                 raise BadRequest(f"after: no request {after} of this account (unknown or expired)")
             query = query.where(

@@ -42,7 +42,7 @@ from reelforge import metrics
 from reelforge.jobs import billing, cache, outbox, timings, wakeup
 from reelforge.jobs.changes import announce
 from reelforge.jobs.db import connect, migrate
-from reelforge.jobs.record import Job, NewJob, Status
+from reelforge.jobs.record import Job, NewJob, Status, is_job_id
 from reelforge.jobs.schema import jobs
 from reelforge.settings import Settings
 
@@ -123,7 +123,10 @@ class JobQueue:
         return served
 
     def get(self, job_id: str) -> Job | None:
-        """The job, or None when it never existed or has expired."""
+        """The job, or None when it never existed or has expired (or `job_id` cannot be
+        an id: `is_job_id`)."""
+        if not is_job_id(job_id):
+            return None
         with self.db.begin() as conn:
             row = conn.execute(
                 select(jobs).where(jobs.c.id == job_id, jobs.c.expires_at > self.clock())
@@ -132,6 +135,7 @@ class JobQueue:
 
     def get_many(self, job_ids: list[str]) -> list[Job]:
         """The jobs of `job_ids` that exist and have not expired, in no order."""
+        job_ids = [job_id for job_id in job_ids if is_job_id(job_id)]
         if not job_ids:
             return []
         with self.db.connect() as conn:
@@ -153,7 +157,10 @@ class JobQueue:
 
     def cancel(self, job_id: str) -> Job | None:
         """Ask a job to stop: a QUEUED job fails at once, a PROCESSING one at its
-        worker's next step. Terminal jobs are left as they are."""
+        worker's next step. Terminal jobs are left as they are. None when there is no
+        such job."""
+        if not is_job_id(job_id):
+            return None
         now = self.clock()
         with self.db.begin() as conn:
             failed = conn.execute(

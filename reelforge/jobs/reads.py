@@ -28,6 +28,7 @@ import dataclasses
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,7 @@ from sqlalchemy import bindparam, func, select
 
 from reelforge.jobs import fleet, signals
 from reelforge.jobs.queue import JobQueue
-from reelforge.jobs.record import Job, Status
+from reelforge.jobs.record import Job, Status, is_job_id
 from reelforge.jobs.schema import jobs, workers
 
 BUSY_TIMEOUT_MS = 50  # a reader that would wait longer gives way to the queue's path
@@ -52,7 +53,8 @@ class Reads:
         db = queue.db
         self._path = signals.database_of(db) if db.dialect.name == "sqlite" else None
         self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []  # every thread's, closed by close()
+        # every live thread's connection, for close(); a thread's own goes when it ends
+        self._opened: weakref.WeakSet[_Opened] = weakref.WeakSet()
         self._lock = threading.Lock()
         if self._path is None:
             return
@@ -92,8 +94,8 @@ class Reads:
     def job(self, job_id: str) -> Job | None:
         """The job, or None when it never existed or has expired (JobQueue.get). On the
         fast path, sqlite3.Error when the database is busy or failing."""
-        if self._path is None:
-            return self.queue.get(job_id)
+        if self._path is None or not is_job_id(job_id):
+            return self.queue.get(job_id)  # which refuses what cannot be an id
         now = self.queue.clock()
         kept = self._kept()
         job = kept.get(job_id)
@@ -145,6 +147,7 @@ class Reads:
     def jobs(self, job_ids: list[str]) -> list[Job]:
         """The jobs of `job_ids` that exist and have not expired (the stream's reader);
         sqlite3.Error on the fast path when the database is busy or failing."""
+        job_ids = [job_id for job_id in job_ids if is_job_id(job_id)]
         if self._path is None or not job_ids:
             return self.queue.get_many(job_ids)
         sql, order = self._many_sql(len(job_ids))
@@ -186,22 +189,36 @@ class Reads:
 
     def close(self) -> None:
         with self._lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
-            conn.close()
+            opened = list(self._opened)
+            self._opened.clear()
+        for held in opened:
+            held.conn.close()
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+        held: _Opened | None = getattr(self._local, "held", None)
+        if held is None:
             assert self._path is not None
             # one per thread, used by that thread alone (close() may come from another)
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA query_only=1")  # this connection never writes
-            self._local.conn = conn
+            held = self._local.held = _Opened(conn)
             with self._lock:
-                self._opened.append(conn)
-        return conn
+                self._opened.add(held)
+        return held.conn
+
+
+class _Opened:
+    """One thread's connection. Only that thread's `threading.local` holds it, so it is
+    closed when the thread ends: the API's thread pool starts and retires threads all the
+    time (a burst of stream watchers, then a quiet minute), and a list of every thread's
+    connection kept one open file per thread ever started (issue 21: 25 -> 480 fds)."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        weakref.finalize(self, conn.close)
 
 
 def _compiled(statement: Any, dialect: Any) -> tuple[str, list[str]]:

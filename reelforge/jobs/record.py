@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -15,6 +16,19 @@ class Status(StrEnum):
 
 
 TERMINAL = (Status.COMPLETED, Status.FAILED)
+
+
+def is_job_id(text: str) -> bool:
+    """Whether `text` can name a job: every job's id is a UUID in its canonical form
+    (`str(uuid.uuid4())`). Lookups ask this before any query, so that anything else (a
+    NUL, which PostgreSQL refuses with an error; 5,000 characters) is as unknown as a
+    missing job, on both databases, without a round trip."""
+    if len(text) != 36:
+        return False
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

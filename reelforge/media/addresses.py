@@ -132,6 +132,24 @@ def always_refused(ip: IPAddress | str, blocked_extra: Networks = ()) -> str | N
     return None
 
 
+MAX_LABEL = 63  # characters of one dot-separated label of a DNS name (RFC 1035)
+MAX_NAME = 253  # characters of a whole DNS name
+
+
+def host_name_problem(host: str) -> str | None:
+    """Why `host` (ASCII, as in a URL) cannot be a DNS name, or None. A label of 300
+    characters was accepted at submit, then crashed the resolver thread (IDNA refuses
+    it) and failed as 'could not connect': such a URL is malformed, and says so at once."""
+    name = host.rstrip(".")
+    if len(name) > MAX_NAME:
+        return f"host name is longer than {MAX_NAME} characters"
+    if any(len(label) > MAX_LABEL for label in name.split(".")):
+        return f"a part of the host name is longer than {MAX_LABEL} characters"
+    if any(not label for label in name.split(".")):
+        return f"host name {host[:80]!r} has an empty part"
+    return None
+
+
 def literal_ip(host: str) -> IPAddress | None:
     """The address a host name is when it is an IP literal, in any spelling inet_aton
     accepts (``127.1``, ``0x7f.0.0.1``, ``2130706433``), else None."""

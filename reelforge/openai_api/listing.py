@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from reelforge.errors import BadRequest
 from reelforge.jobs import Job, JobQueue
 from reelforge.jobs.history import MAX_PAGE, thumbnail_key
+from reelforge.jobs.record import is_job_id
 from reelforge.jobs.schema import jobs
 from reelforge.storage import Storage
 
@@ -42,7 +43,7 @@ def page(queue: JobQueue, owner: str, *, limit: int, after: str | None, order: s
     with queue.db.begin() as conn:
         if after is not None:
             last = None
-            if "\x00" not in after:  # no id has one, and PostgreSQL refuses it in a query
+            if is_job_id(after):  # anything else is no video, and may not be queried
                 last = conn.execute(
                     select(jobs.c.created_at, jobs.c.id).where(mine, jobs.c.id == after)
                 ).one_or_none()

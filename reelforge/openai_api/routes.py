@@ -48,8 +48,7 @@ _PROMPT = Text(required=True)
 
 def find_video(services: Services, video_id: str, owner: str) -> Job:
     """The caller's job; someone else's is exactly as unknown as a missing one (404)."""
-    # a NUL is no id, and PostgreSQL refuses it in a query (a 500, not the 404 it is)
-    job = None if "\x00" in video_id else services.queue.get(video_id)
+    job = services.queue.get(video_id)  # None too for what cannot be an id (a NUL, ...)
     if job is None or job.owner != owner:
         raise NotFound(f"Video {video_id} not found")
     return job

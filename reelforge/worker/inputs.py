@@ -11,6 +11,7 @@ from PIL import Image
 from reelforge import uploads
 from reelforge.errors import InputError
 from reelforge.media import ingest
+from reelforge.media.decode import SizeFor
 from reelforge.settings import Settings
 from reelforge.storage import Storage, UrlSigner
 from reelforge.task import Clip
@@ -30,21 +31,23 @@ class Inputs:
         media_fields: Mapping[str, Literal["image", "video"]],
         params: Mapping[str, Any],
         workdir: Path,
+        size_for: SizeFor | None = None,
     ) -> dict[str, Image.Image | Clip]:
-        """Fetch and decode every media parameter that is set; errors name the field."""
+        """Fetch and decode every media parameter that is set, each no larger than the
+        job needs (`size_for`: see `media.decode.load_video`); errors name the field."""
         decoded: dict[str, Image.Image | Clip] = {}
         for field, kind in media_fields.items():
             url = params.get(field)
             if not url:
                 continue
             try:
-                decoded[field] = self._ingest_one(url, kind, workdir / field)
+                decoded[field] = self._ingest_one(url, kind, workdir / field, size_for)
             except InputError as exc:
                 raise InputError(f"{field}: {exc}") from exc
         return decoded
 
     def _ingest_one(
-        self, url: str, kind: Literal["image", "video"], dest: Path
+        self, url: str, kind: Literal["image", "video"], dest: Path, size_for: SizeFor | None
     ) -> Image.Image | Clip:
         settings = self.settings
         max_bytes = settings.max_image_bytes if kind == "image" else settings.max_video_bytes
@@ -58,4 +61,19 @@ class Inputs:
             timeout=settings.fetch_timeout,
             allow_private=settings.allow_private_urls,
         )
-        return ingest.load_image(path) if kind == "image" else ingest.load_video(path)
+        if kind == "image":
+            return ingest.load_image(path, size_for=size_for)
+        return ingest.load_video(
+            path, size_for=size_for, max_decoded_bytes=settings.max_decoded_input_bytes
+        )
+
+
+def decoded_bytes(media: Mapping[str, Image.Image | Clip]) -> int:
+    """The memory a job's decoded inputs take."""
+    total = 0
+    for value in media.values():
+        if isinstance(value, Clip):
+            total += value.frames.nbytes + (value.audio.nbytes if value.audio is not None else 0)
+        else:
+            total += value.width * value.height * len(value.getbands())
+    return total

@@ -42,7 +42,7 @@ from reelforge.task import Clip, GenerationTask
 from reelforge.webhooks.delivery import WebhookSender
 from reelforge.worker import cleanup, faults
 from reelforge.worker.heartbeat import Heartbeat
-from reelforge.worker.inputs import Inputs
+from reelforge.worker.inputs import Inputs, decoded_bytes
 from reelforge.worker.interrupts import INTERRUPTS, Shutdown
 from reelforge.worker.manifests import Manifests, file_sha256
 from reelforge.worker.pipeline import Finisher, Prefetch, Run
@@ -204,7 +204,8 @@ class Worker:
             return None
         last_claim = -float("inf")
         while True:
-            if time.monotonic() - last_claim >= self.settings.poll_seconds:
+            due = time.monotonic() - last_claim >= self.settings.poll_seconds
+            if due and self._room_for_inputs():
                 last_claim = time.monotonic()
                 try:
                     job = self.queue.claim(self.id, self.slugs, busy=self._busy())
@@ -223,6 +224,16 @@ class Worker:
                 return None
             if wakeup.wait(PREFETCH_LOOK_SECONDS):  # a submit: look now
                 last_claim = -float("inf")
+
+    def _room_for_inputs(self) -> bool:
+        """Whether a job may be prepared ahead: the decoded inputs of the jobs in flight
+        (running, finishing) leave room for one more of the largest within the worker's
+        budget. Otherwise the next job waits for the device, and its inputs are decoded
+        once some of these are gone."""
+        with self._in_flight_lock:
+            held = sum(run.input_bytes for run in self._in_flight)
+        settings = self.settings
+        return held + settings.max_decoded_input_bytes <= settings.input_memory_budget
 
     # --- one job's stages ---------------------------------------------------------------
 
@@ -312,7 +323,9 @@ class Worker:
         run.workdir = Path(tempfile.mkdtemp(prefix=cleanup.workdir_prefix(job.id)))
         if any(job.params.get(field) for field in endpoint.media_fields):
             run.beat.progress(0.01, "fetching inputs")  # (a write: only when there is some)
-        media = self.inputs.ingest_all(endpoint.media_fields, job.params, run.workdir)
+        sizes = endpoint.size_for(job.params)
+        media = self.inputs.ingest_all(endpoint.media_fields, job.params, run.workdir, sizes)
+        run.input_bytes = decoded_bytes(media)
         run.endpoint, run.task = endpoint, endpoint.plan(job.params, media)
 
     def _generate(self, run: Run) -> None:

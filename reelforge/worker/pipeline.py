@@ -46,6 +46,7 @@ class Run:
         self.workdir: Path | None = None  # made by the prepare stage
         self.endpoint: Endpoint | None = None
         self.task: GenerationTask | None = None
+        self.input_bytes = 0  # memory its decoded inputs take (the worker's input budget)
         self.clip: Clip | None = None  # the engine's output, until it is encoded
         self.manifest: dict[str, Any] | None = None  # what made it (worker/manifests.py)
         self.seconds: dict[str, float] = {}  # device and encode time: the inference_time

@@ -1,7 +1,9 @@
 """Slow clients against a real server: a connection that trickles its request head (a
 slowloris) is closed once REELFORGE_HTTP_HEADER_TIMEOUT_SECONDS have passed, on a fresh
-connection and on a kept-alive one; an idle kept-alive connection after
-REELFORGE_HTTP_KEEPALIVE_SECONDS."""
+connection and on a kept-alive one; one that trickles its body once
+REELFORGE_HTTP_BODY_TIMEOUT_SECONDS have; an idle kept-alive connection after
+REELFORGE_HTTP_KEEPALIVE_SECONDS; and a body the server answered without reading (a 401)
+ends the connection instead of being read to its end."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from reelforge.settings import Settings
 from tests.support.server import FAKE_ENGINE, ServerProcess
 
 HEADER_TIMEOUT = 3.0
+BODY_TIMEOUT = 3.0
 KEEPALIVE = 2
 
 
@@ -26,6 +29,7 @@ def server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
         REELFORGE_ENGINE=FAKE_ENGINE,
         REELFORGE_HTTP_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
         REELFORGE_HTTP_KEEPALIVE_SECONDS=str(KEEPALIVE),
+        REELFORGE_HTTP_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
     )
     try:
         yield process.start()
@@ -104,7 +108,72 @@ def test_a_prompt_client_is_not_cut_off(server: ServerProcess) -> None:
 
 def test_uvicorn_options_carry_the_settings() -> None:
     options = uvicorn_options(
-        Settings(host="0.0.0.0", port=8123, http_keepalive_seconds=7, http_header_timeout_seconds=4)
-    )
+        Settings(host="0.0.0.0", port=8123, http_keepalive_seconds=7, http_header_timeout_seconds=4,
+                 http_body_timeout_seconds=9)
+    )  # fmt: skip
     assert (options["host"], options["port"], options["timeout_keep_alive"]) == ("0.0.0.0", 8123, 7)
-    assert options["http"].header_timeout == 4
+    assert (options["http"].header_timeout, options["http"].body_timeout) == (4, 9)
+
+
+def _trickle_body(sock: socket.socket, head: bytes, byte: bytes, limit: float) -> float:
+    """Send a whole request head, then its body a byte a second; seconds until the server
+    closes the connection (or `limit`)."""
+    sock.sendall(head)
+    started = time.monotonic()
+    sock.settimeout(1.0)
+    while time.monotonic() - started < limit:
+        try:
+            if sock.recv(4096) == b"":
+                break
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            break
+        try:
+            sock.sendall(byte)
+        except OSError:
+            break
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_trickled_body_is_cut_off(server: ServerProcess, framing: str) -> None:
+    """Issue 21: 200 connections sending a byte every 2 s stayed open for 70 s and more."""
+    length = (
+        b"content-length: 100000" if framing == "content-length" else b"transfer-encoding: chunked"
+    )
+    head = (b"POST /v2/pixverse-v6 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"x-api-key: " + server.key.encode() + b"\r\n" + length + b"\r\n\r\n")  # fmt: skip
+    byte = b" " if framing == "content-length" else b"1\r\n \r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        elapsed = _trickle_body(sock, head, byte, limit=BODY_TIMEOUT + 8)
+    assert elapsed < BODY_TIMEOUT + 2, f"still connected after {elapsed:.1f} s"
+
+
+def test_an_answer_before_the_body_ends_the_connection(server: ServerProcess) -> None:
+    """Issue 21: after a 401 the server went on reading an anonymous chunked body, 2.3 GB
+    of it in 10 s. It answers, then closes: what it takes in is what the sockets buffer."""
+    head = (b"POST /v2/pixverse-v6 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"transfer-encoding: chunked\r\n\r\n")  # fmt: skip
+    chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"  # 64 KiB of whitespace
+    sent = 0
+    answer = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                sock.sendall(chunk)
+            except OSError:  # reset or broken pipe: the server closed
+                break
+            sent += len(chunk)
+            assert sent < 200_000_000, "the server is still reading after 200 MB"
+        sock.settimeout(2)
+        try:
+            while part := sock.recv(4096):
+                answer += part
+        except (ConnectionResetError, TimeoutError):
+            pass
+    assert sent < 50_000_000, sent
+    if answer:  # a reset can destroy the answer in flight; when it arrived it is the 401
+        assert answer.startswith(b"HTTP/1.1 401 "), answer[:100]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import os
 import sqlite3
+import threading
 
 from reelforge.jobs import NewJob, Status
 from reelforge.jobs.reads import Reads
@@ -160,3 +163,46 @@ def test_a_read_again_before_any_write_is_answered_from_memory(make_queue):
         assert again == queue.get(job.id)
     finally:
         reads.close()
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_threads_connection_closes_when_the_thread_ends(tmp_path):
+    """Issue 21: the API's thread pool retires idle threads and starts new ones for the
+    next burst of watchers; each thread's connection must go with it (a list of them kept
+    one descriptor per thread ever started: 25 -> 480 over six bursts)."""
+    from reelforge.jobs import JobQueue, connect, migrate
+
+    engine = connect(f"sqlite:///{tmp_path / 'reelforge.db'}")
+    migrate(engine)
+    queue = JobQueue(engine, retention=3600, lease=30, max_attempts=3)
+    reads = Reads(queue)
+    job = queue.submit(new_job(1))
+
+    def burst() -> None:
+        found: list[object] = []
+        threads = [
+            threading.Thread(target=lambda: found.append(reads.job(job.id))) for _ in range(40)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(found) == 40 and all(read == job for read in found)
+
+    try:
+        burst()
+        gc.collect()
+        after_first = _open_files()
+        for _ in range(5):
+            burst()
+        gc.collect()
+        assert _open_files() <= after_first + 2  # 40 more per burst before the fix
+        assert reads.job(job.id) == job  # this thread's own: open until close()
+        reads.close()
+        assert _open_files() <= after_first + 2
+    finally:
+        reads.close()
+        engine.dispose()

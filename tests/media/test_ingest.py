@@ -493,3 +493,36 @@ def test_detect_media(tmp_path: Path, data: bytes, kind: str) -> None:
     path = tmp_path / "f"
     path.write_bytes(data)
     assert detect_media(path) == kind
+
+
+def test_a_large_base64_data_url_is_decoded_without_copies_of_it(tmp_path: Path) -> None:
+    """Issue 21: one 241 MB data: URL upload took the API from 129 MB to 1,084 MB: the
+    payload was unquoted, stripped, translated and padded whole, a copy each time. It is
+    decoded a few MB at a time into the file now, whatever its size."""
+    import tracemalloc
+
+    data = bytes(range(256)) * (30 * 1024 * 1024 // 256)  # 30 MB
+    url = "data:video/mp4;base64," + base64.b64encode(data).decode()  # 40 MB of text
+    dest = tmp_path / "decoded"
+    tracemalloc.start()
+    try:
+        fetch(url, dest, max_bytes=len(data), allow_private=False, timeout=30)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dest.read_bytes() == data
+    assert peak < len(url) // 2, f"{peak / 1e6:.0f} MB for a {len(url) / 1e6:.0f} MB URL"
+    with pytest.raises(InputError, match="larger than"):
+        fetch(url, tmp_path / "capped", max_bytes=len(data) - 1, allow_private=False, timeout=30)
+    assert not (tmp_path / "capped").exists()
+
+
+@pytest.mark.parametrize(
+    "host", ["a" * 300 + ".example.com", "x." * 130 + "com", "b" * 64 + ".com"]
+)
+def test_a_host_name_dns_cannot_hold_is_a_malformed_url(host: str) -> None:
+    """Issue 21: a 300-character label was accepted at submit, crashed the resolver thread
+    (IDNA refuses it) and failed the job as 'could not connect within 10 s'."""
+    with pytest.raises(ValueError, match="malformed URL: .*(longer than|empty part)"):
+        check_url(f"https://{host}/a.png", max_bytes=1000, allow_private=False)
+    check_url(f"https://{'b' * 63}.com/a.png", max_bytes=1000, allow_private=False)

@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import update
 
+from reelforge import endpoints
 from reelforge.engines import CancelledFn, ProgressFn
-from reelforge.jobs import Job, Status
+from reelforge.jobs import Job, NewJob, Status
 from reelforge.jobs.schema import jobs
 from reelforge.settings import Settings
 from reelforge.task import Clip, GenerationTask
@@ -207,3 +208,33 @@ def test_a_worker_killed_while_encoding_leaves_the_job_to_be_claimed_again(
     assert sorted(path.name for path in outputs.iterdir()) == ["2.jpg", "2.mp4"]
     assert_video(outputs / "2.mp4", 640, 360, 25, False)
     assert app.credits(key)["credits"] == 9.0  # charged once
+
+
+def test_no_job_is_prepared_ahead_while_the_inputs_held_fill_the_budget(make_worker, media_server):
+    """Issue 21: prefetching kept several jobs' decoded inputs alive at once. The inputs of
+    the jobs in flight count against one budget; the next job is prepared ahead only while
+    one more of the largest still fits."""
+    endpoint = endpoints.get("pixverse-v6")
+    assert endpoint is not None
+
+    def job_with_an_image(seed: int) -> NewJob:
+        body = {"prompt": "a lighthouse", "duration": 1, "quality": "360p",
+                "generate_audio_switch": False, "seed": seed,
+                "image_url": media_server.url("input.png")}  # fmt: skip
+        return NewJob(slug="pixverse-v6", owner="admin", params=endpoint.validate(body))
+
+    held = 320 * 180 * 3  # input.png, decoded (smaller than a 360p job: kept as it is)
+    for budget, ahead in ((held + 200_000 - 1, False), (held + 200_000, True)):
+        worker = make_worker(
+            DeviceEngine(Settings()),
+            allow_private_urls=True,
+            max_decoded_input_bytes=200_000,
+            input_memory_budget=budget,
+        )
+        engine = worker.engine
+        assert isinstance(engine, DeviceEngine)
+        seen = spy_stages(worker)
+        ids = [worker.queue.submit(job_with_an_image(seed)).id for seed in (1, 2)]
+        run_worker(worker, lambda: all(current(worker, i).status is Status.COMPLETED for i in ids))  # noqa: B023
+        first_done = next(end for seed, _start, end in engine.spans if seed == 1)
+        assert (seen["prepare"][2][1] < first_done) is ahead, (budget, seen, engine.spans)
