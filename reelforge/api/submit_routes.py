@@ -78,7 +78,9 @@ async def parse(request: Request, endpoint: Endpoint, services: Services) -> Par
     """A submit's body, validated (413 past the cap, 400 naming the field): what a submit
     and an estimate (estimate_routes.py) both check."""
     body = await _json_body(request, services)
-    fields, webhook = webhook_request.take(body, allow_private=services.settings.allow_private_urls)
+    allow_private = services.settings.allow_private_urls
+    fields, webhook = webhook_request.take(body, allow_private=allow_private)
+    await run_in_threadpool(webhook_request.check_addresses, webhook, allow_private=allow_private)
     fields, use_cache = caching.take(fields)
     params = endpoint.validate(fields, url_checker=services.url_checker)
     await run_in_threadpool(refuse_oversized_videos, endpoint, params, services.settings)

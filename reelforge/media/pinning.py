@@ -33,6 +33,11 @@ class FetchRefused(Exception):
     """A fetch problem; its message completes "could not fetch <url>: ..."."""
 
 
+class AddressRefused(FetchRefused):
+    """The host resolves to an address this server never connects to: asking again
+    later gets the same answer (while DNS says the same)."""
+
+
 class Pins:
     """Host name -> the checked addresses connections to it may use (one fetch)."""
 
@@ -66,7 +71,7 @@ class Pins:
             if reason:
                 literal = literal_ip(host) is not None
                 what = "the URL points to" if literal else f"{host} resolves to"
-                raise FetchRefused(f"{what} {reason}")
+                raise AddressRefused(f"{what} {reason}")
         self._hosts[host] = addresses
 
     def addresses(self, host: str) -> list[IPAddress]:

@@ -171,7 +171,7 @@ class WebhookSender:
             allow_private=self.settings.allow_private_urls,
             resolver=self.resolver,
         )
-        return self._record(row, started, outcome)
+        return self._record(row, started, outcome, give_up=outcome.final)
 
     def _keep_body(self, row: Any, body: str) -> bool:
         with self.db.begin() as conn:

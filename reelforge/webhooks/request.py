@@ -4,13 +4,18 @@ never to the engine)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpcore
+import httpx
+
 from reelforge.errors import BadRequest
 from reelforge.jobs.outbox import DEFAULT_EVENTS, EVENTS
 from reelforge.media.ingest import check_url
+from reelforge.media.pinning import AddressRefused, FetchRefused, Pins, Resolver
 
 MAX_URL_LENGTH = 2048
 
@@ -50,6 +55,27 @@ def _check_url(url: Any, allow_private: bool) -> str:
     except ValueError as exc:
         raise BadRequest(f"webhook: {exc}") from None
     return url
+
+
+RESOLVE_SECONDS = 3.0  # how long a submit waits for the webhook host's addresses
+
+
+def check_addresses(
+    webhook: WebhookRequest, *, allow_private: bool, resolver: Resolver | None = None
+) -> None:
+    """BadRequest when the webhook's host resolves to an address deliveries are refused
+    (a private one, say): it would be retried for hours and never delivered. A host that
+    does not resolve now is accepted (DNS may be late): its deliveries say so. Blocking
+    (a DNS lookup): call it off the event loop."""
+    if webhook.url is None:
+        return
+    deadline = time.monotonic() + RESOLVE_SECONDS
+    try:
+        Pins(allow_private, deadline, resolver=resolver).pin(httpx.URL(webhook.url))
+    except AddressRefused as exc:
+        raise BadRequest(f"webhook: {exc}") from None
+    except (FetchRefused, httpcore.TimeoutException, OSError):
+        pass  # not resolvable now: the delivery tries, and tells
 
 
 def _check_events(events: Any) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ import httpcore
 import httpx
 
 from reelforge.media.ingest import check_url
-from reelforge.media.pinning import FetchRefused, PinnedBackend, Pins, Resolver
+from reelforge.media.pinning import AddressRefused, FetchRefused, PinnedBackend, Pins, Resolver
 
 USER_AGENT = b"reelforge-webhook/0.1"
 MAX_ANSWER_BYTES = 64 * 1024  # read (and ignored) of the receiver's answer; then we hang up
@@ -29,6 +29,9 @@ class Outcome:
     status_code: int | None  # the receiver's HTTP status; None when it never answered
     error: str | None  # why it does not count as delivered; None: delivered (a 2xx)
     seconds: float  # how long the attempt took
+    # no later attempt can do better: the URL is no longer acceptable, or its host
+    # resolves to a refused address (retried for hours before, for nothing)
+    final: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -49,6 +52,7 @@ def post(
     started = time.monotonic()
     deadline = started + timeout
     status: int | None = None
+    final = False
     try:
         check_url(url, max_bytes=0, allow_private=allow_private)
         target = httpx.URL(url)
@@ -56,13 +60,15 @@ def post(
         pins.pin(target)
         status = _send(target, body, headers, pins, deadline)
         error = None if 200 <= status < 300 else _refusal(status)
-    except (ValueError, FetchRefused) as exc:
+    except (ValueError, AddressRefused) as exc:
+        error, final = str(exc), True
+    except FetchRefused as exc:
         error = str(exc)
     except httpcore.TimeoutException:
         error = f"no answer within {timeout:g} s"
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
         error = str(exc) or type(exc).__name__  # e.g. "[Errno 111] Connection refused"
-    return Outcome(status, error, round(time.monotonic() - started, 3))
+    return Outcome(status, error, round(time.monotonic() - started, 3), final)
 
 
 def _send(

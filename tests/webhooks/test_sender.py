@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
+from reelforge.errors import BadRequest
 from reelforge.jobs.schema import jobs
-from reelforge.webhooks import delivery, secrets
+from reelforge.media import pinning
+from reelforge.webhooks import delivery, request, secrets
 from tests.webhooks.conftest import ACCOUNT, BASE_URL, Outbox, drain
 from tests.webhooks.receiver import Receiver, completed
 
@@ -201,3 +203,37 @@ def test_the_thread_outlives_database_faults(
     sender.start()
     [request] = receiver.wait_for(completed, timeout=20)
     assert json.loads(request.body)["request_id"] == job.id and len(faults) == 2
+
+
+def test_a_name_resolving_to_a_private_address_fails_at_once(outbox: Outbox, receiver: Receiver):
+    """Issue 21: such a delivery was retried for two hours; DNS gives the same answer next
+    time, so the first refusal ends it."""
+    job = outbox.job("https://hooks.example.test/hook")
+    outbox.complete(job)
+    sender = outbox.sender(allow_private_urls=False)
+    sender.resolver = lambda host, port, timeout: [ip_address("10.1.2.3")]
+    drain(sender)
+    [row] = outbox.deliveries(job.id)
+    [attempt] = outbox.attempts(row.id)
+    assert row.status == "failed" and row.attempts == 1
+    assert "hooks.example.test resolves to" in attempt.error and "private" in attempt.error
+    assert receiver.received == []
+
+
+def test_a_submit_refuses_a_webhook_whose_name_resolves_to_a_private_address():
+    hook = request.take(
+        {"prompt": "x", "webhook": "https://hooks.example.test/h"}, allow_private=False
+    )[1]
+
+    def resolving_to(address: str):
+        return lambda host, port, timeout: [ip_address(address)]
+
+    with pytest.raises(BadRequest, match="webhook: hooks.example.test resolves to .*private"):
+        request.check_addresses(hook, allow_private=False, resolver=resolving_to("10.1.2.3"))
+    request.check_addresses(hook, allow_private=False, resolver=resolving_to("93.184.216.34"))
+    request.check_addresses(hook, allow_private=True, resolver=resolving_to("10.1.2.3"))
+
+    def unresolvable(host, port, timeout):
+        raise pinning.FetchRefused(f"could not resolve host {host}")
+
+    request.check_addresses(hook, allow_private=False, resolver=unresolvable)  # tried later
