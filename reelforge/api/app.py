@@ -52,8 +52,6 @@ from reelforge.storage import UrlSigner, load_secret, open_storage
 
 log = logging.getLogger("reelforge.api")
 
-READY_TIMEOUT_SECONDS = 2.0  # /readyz: how long the database may take to answer
-
 
 def build_services(settings: Settings) -> Services:
     """Every service the routes share, built once."""
@@ -115,9 +113,12 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         reaper = asyncio.create_task(_reaper(services))
+        database = asyncio.create_task(services.database.run())
         await services.watch.start()
         yield
         reaper.cancel()
+        database.cancel()
+        services.database.close()
         await services.watch.stop()
 
     app = FastAPI(title="Reelforge", version=__version__, lifespan=lifespan)
@@ -158,7 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz() -> JSONResponse:
         """Readiness: 200 while the database answers, its schema is current and (if
         REELFORGE_READY_NEEDS_WORKERS) every model has a live worker; else 503 and why."""
-        problem = await capacity.database_problem(services.db, READY_TIMEOUT_SECONDS)
+        problem = await services.database.probe()
         problem = problem or await run_in_threadpool(ready.problem)
         if problem:
             headers = {"Retry-After": str(capacity.RETRY_AFTER_SECONDS)}

@@ -13,6 +13,7 @@ import errno
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -20,11 +21,13 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy import exc as db_errors
 
 from reelforge.errors import ApiError, InsufficientStorage, ServiceUnavailable
+from reelforge.jobs.db import connect
 from reelforge.settings import Settings
 
 log = logging.getLogger("reelforge.api")
 
 RETRY_AFTER_SECONDS = 5  # what a 503 asks clients to wait
+READY_TIMEOUT_SECONDS = 2.0  # /readyz and the watch: how long the database may take
 FULL = "storage is full: there is no room to store this request; retry once space is freed"
 # SQLite primary result codes (the low byte of an extended code)
 SQLITE_FULL = 13
@@ -87,6 +90,65 @@ async def database_problem(db: Engine, timeout: float) -> str | None:
         with db.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    return await _answer_within(ping, timeout)
+
+
+class DatabaseWatch:
+    """Whether the database answered its latest probe, for refusing new requests at once
+    while it does not. A PostgreSQL server that stops answering without closing its
+    connections (a frozen process, a paused VM, a host gone dark) holds every statement
+    sent to it: no statement timeout runs in a stopped server, and psycopg has no read
+    timeout. The API probes it every `every` seconds (`run`, in the app's lifespan; one
+    probe at a time: one that still waits is not doubled), and `check` answers 503 while
+    the latest probe failed, so that new requests do not join the wait. Requests already
+    waiting when it froze go on waiting. Off on SQLite, a local file."""
+
+    def __init__(self, db: Engine, timeout: float, every: float = 1.0):
+        self.enabled = db.dialect.name != "sqlite"
+        # a connection of its own: a probe that queued behind busy requests for one of
+        # the pool's would call a slow server frozen
+        url = db.url.render_as_string(hide_password=False)
+        self.db = connect(url, pool_size=1) if self.enabled else db
+        self.timeout = timeout
+        self.every = every
+        self.problem: str | None = None
+        self._waiting = False  # a probe's thread still waits on the database
+
+    async def probe(self) -> str | None:
+        """Ask the database now (or, while an earlier probe still waits, say it does not
+        answer); the outcome is kept for `check`."""
+        if self._waiting:
+            self.problem = f"the database is unreachable: no answer within {self.timeout:g} s"
+            return self.problem
+        self._waiting = True
+
+        def ping() -> None:
+            try:
+                with self.db.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            finally:
+                self._waiting = False  # perhaps long after the probe gave up on it
+
+        self.problem = await _answer_within(ping, self.timeout)
+        return self.problem
+
+    def check(self) -> None:
+        """ServiceUnavailable (503, Retry-After) while the latest probe failed."""
+        if self.enabled and self.problem:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            raise ServiceUnavailable(f"{self.problem}; retry in a few seconds", headers=headers)
+
+    async def run(self) -> None:
+        while self.enabled:
+            await self.probe()
+            await anyio.sleep(self.every)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.db.dispose()
+
+
+async def _answer_within(ping: Callable[[], None], timeout: float) -> str | None:
     try:
         with anyio.fail_after(timeout):
             await anyio.to_thread.run_sync(ping, abandon_on_cancel=True)

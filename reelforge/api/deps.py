@@ -21,6 +21,7 @@ from reelforge.accounts import keys
 from reelforge.accounts.keys import Caller, KeyCache
 from reelforge.accounts.prices import PriceTable
 from reelforge.accounts.ratelimit import RateLimiter
+from reelforge.api.capacity import READY_TIMEOUT_SECONDS, DatabaseWatch
 from reelforge.api.status_bodies import StatusBodies
 from reelforge.endpoints import UrlChecker
 from reelforge.errors import NotFound, Unauthorized
@@ -62,6 +63,7 @@ class Services:
     status_reads: anyio.CapacityLimiter = field(init=False)
     status_bodies: StatusBodies = field(init=False)  # rendered a moment ago (status_bodies.py)
     refreshing: dict[str, asyncio.Task[Caller | None]] = field(init=False)  # keys renewed now
+    database: DatabaseWatch = field(init=False)  # whether it answered its latest probe
 
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.settings.key_cache_seconds)
@@ -70,6 +72,7 @@ class Services:
         self.status_reads = anyio.CapacityLimiter(STATUS_READ_THREADS)
         self.status_bodies = StatusBodies()
         self.refreshing = {}
+        self.database = DatabaseWatch(self.db, READY_TIMEOUT_SECONDS)
 
 
 async def get_services(request: Request) -> Services:
@@ -99,6 +102,7 @@ async def authenticate(
         x_api_key = token.strip() if scheme.lower() == "bearer" else None
     if not x_api_key:
         raise Unauthorized("Missing API key: send it in the x-api-key header")
+    services.database.check()  # 503 at once while the database does not answer at all
     # 1. The key: from the cache (no I/O), else from the database in the thread pool
     caller = keys.recall(x_api_key, services.admin_key, services.key_cache)
     if caller is None:

@@ -82,6 +82,13 @@ class Endpoint(ABC):
         defaults, allowed values and ranges, and the rules across fields under `allOf`."""
         schema = cls.params_model.model_json_schema()
         schema["title"] = f"{cls.slug} parameters"
+        # `validate` takes null for any parameter as "not given" (its default): the
+        # schema says so, so that what it calls valid and what a submit takes agree
+        required = set(schema.get("required", ()))
+        properties = schema.get("properties", {})
+        for name, prop in properties.items():
+            if name not in required:
+                properties[name] = _nullable(prop)
         rules = [part for rule in cls.rules for part in rule.schema]
         if rules:
             schema["allOf"] = rules
@@ -128,6 +135,22 @@ class Endpoint(ABC):
             names = ", ".join(show(key) for key in unknown)
             noun = "parameter" if len(unknown) == 1 else "parameters"
             raise BadRequest(f"unknown {noun} {names}; accepted: {', '.join(sorted(fields))}")
+
+
+_ANNOTATIONS = ("title", "description", "default", "examples", "deprecated")
+
+
+def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
+    """`prop` with null allowed too, the way pydantic writes an Optional field: its
+    annotations (title, default, ...) outside, `anyOf: [<the rest>, {"type": "null"}]`."""
+    options = prop.get("anyOf")
+    if options is not None:
+        if {"type": "null"} not in options:
+            return {**prop, "anyOf": [*options, {"type": "null"}]}
+        return prop
+    outer = {key: value for key, value in prop.items() if key in _ANNOTATIONS}
+    inner = {key: value for key, value in prop.items() if key not in _ANNOTATIONS}
+    return {**outer, "anyOf": [inner, {"type": "null"}]}
 
 
 def _message(error: ValidationError) -> str:

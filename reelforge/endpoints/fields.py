@@ -147,7 +147,8 @@ class IntRange(_Field):
 
 
 class Flag(_Field):
-    """A boolean: true/false, also as the strings "true"/"false" or the integers 1/0."""
+    """A boolean: true/false, also as the strings "true"/"false" or the integers 1/0 (the
+    schema says all three: a 0 is taken, so it is no schema violation)."""
 
     _WORDS = {"true": True, "false": False, "1": True, "0": False}
 
@@ -161,7 +162,16 @@ class Flag(_Field):
         raise ValueError(f"must be true or false (got {show(value)})")
 
     def json_schema(self) -> JsonSchemaValue:
-        return {"type": "boolean"}
+        words = "|".join(
+            "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word) for word in self._WORDS
+        )
+        return {
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "integer", "enum": [0, 1]},
+                {"type": "string", "pattern": rf"^\s*({words})\s*$"},
+            ]
+        }
 
 
 class Text(_Field):
@@ -197,12 +207,29 @@ class MediaUrl(_Field):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"must be an http(s) or data: URL (got {show(value)})")
         url = plain_text(value.strip())
+        check_uri_characters(url)
         checker: UrlChecker = (info.context or {}).get("url_checker", check_url_syntax)
         checker(url, self.kind)  # its ValueError becomes "<field>: <reason>"
         return url
 
     def json_schema(self) -> JsonSchemaValue:
         return {"type": "string", "format": "uri", "pattern": MEDIA_URL}
+
+
+def check_uri_characters(url: str) -> None:
+    """What the schema's `format: uri` (RFC 3986) allows of an http(s) URL, so that the
+    two agree: ASCII, none of the characters a URI must escape, every % an escape."""
+    if url[:4].lower() != "http":
+        return  # a data: URL's payload is checked as data (media/ingest.py)
+    if not _URI_CHARACTERS.fullmatch(url) or _BAD_ESCAPE.search(url):
+        raise ValueError(
+            f"malformed URL {show(url)}: percent-encode spaces, non-ASCII letters and "
+            'the characters <>"{}|\\^` (and a % that starts no %XX escape)'
+        )
+
+
+_URI_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def check_url_syntax(url: str, kind: MediaKind) -> None:
@@ -297,12 +324,15 @@ def sent(field: str, schema: JsonSchemaValue | None = None) -> JsonSchemaValue:
     return {"required": [field], "properties": {field: schema or {"not": {"type": "null"}}}}
 
 
+FIVE = {"enum": [5, None]}  # a duration of 5, or null: not given, so the default, 5
+
+
 @rule(
     {
         "if": sent("motion_mode", {"const": "fast"}),
-        "then": {"properties": {"duration": {"const": 5}, "quality": {"not": {"const": "1080p"}}}},
+        "then": {"properties": {"duration": FIVE, "quality": {"not": {"const": "1080p"}}}},
     },
-    {"if": sent("quality", {"const": "1080p"}), "then": {"properties": {"duration": {"const": 5}}}},
+    {"if": sent("quality", {"const": "1080p"}), "then": {"properties": {"duration": FIVE}}},
 )
 def motion_rules(params: Mapping[str, Any]) -> None:
     """Pixverse 5 family and text2video: fast only at 5 s and below 1080p; 8 s not at 1080p."""

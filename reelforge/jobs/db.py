@@ -17,7 +17,7 @@ MIGRATION_LOCK_KEY = 0x5265656C  # "Reel"
 CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL, unless the URL sets connect_timeout itself
 
 
-def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
+def connect(url: str, *, transaction_timeout: float = 10.0, pool_size: int | None = None) -> Engine:
     """An Engine for `url`; SQLite gets WAL and write-ahead locking so that an API
     process and worker processes can share one file safely.
 
@@ -25,6 +25,9 @@ def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
     seconds is ended by the server: a worker frozen mid-transaction (SIGSTOP, a paused
     VM) would otherwise keep its job's row locked, hidden from every other worker by
     SKIP LOCKED, long after its lease ran out. Keep it below the lease.
+
+    `pool_size` (PostgreSQL) keeps that many connections and never more: a connection of
+    its own for something that must not wait behind the others (api/capacity.py's probe).
     """
     if not url.startswith("sqlite"):
         timeout_ms = max(1000, int(transaction_timeout * 1000))
@@ -36,7 +39,8 @@ def connect(url: str, *, transaction_timeout: float = 10.0) -> Engine:
             # psycopg waits 130 s for a host that does not answer; an API request should
             # get its 503 (and a worker its retry) within seconds
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        sizes = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **sizes)
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")

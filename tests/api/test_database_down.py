@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpx
+import psutil
 import pytest
 import sqlalchemy
 import uvicorn
@@ -72,6 +74,20 @@ class Cluster:
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def processes(self) -> list[psutil.Process]:
+        """The postmaster and every process it started (backends, checkpointer, ...)."""
+        postmaster = psutil.Process(int((self.data / "postmaster.pid").read_text().split()[0]))
+        return [postmaster, *postmaster.children(recursive=True)]
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole server: its connections stay open, nothing answers."""
+        for process in self.processes():
+            process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for process in self.processes():
+            process.send_signal(signal.SIGCONT)
 
     def remove(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -180,6 +196,47 @@ def test_database_outage_is_503_and_the_server_recovers(
         print(f"job {final['request_id']} COMPLETED on attempt {final['attempt']}")
     assert server.process is not None and server.process.poll() is None  # never restarted
     conn.close()
+    api.close()
+
+
+def test_a_frozen_database_is_a_503_at_once_and_the_server_recovers(
+    pg_cluster: Cluster, server: ServerProcess
+) -> None:
+    """Issue 21: a PostgreSQL server stopped with SIGSTOP keeps its connections open and
+    answers nothing, and requests waited on it. The API's probe finds it silent within
+    its 2 s timeout, and new requests answer 503 at once from then on."""
+    api = httpx.Client(base_url=server.base_url, headers=server.headers(), timeout=30)
+    job = api.post(f"/v2/{T2V}", json={"prompt": "before the freeze"}).json()
+    status_path = urlsplit(job["status_url"]).path
+    assert api.get(status_path).status_code == 200
+    pg_cluster.freeze()
+    try:
+
+        def answered_503_at_once() -> httpx.Response | None:
+            try:
+                answer = httpx.get(server.base_url + status_path, headers=server.headers(),
+                                   timeout=1.0)  # fmt: skip
+            except httpx.TimeoutException:  # still waiting on the frozen server
+                return None
+            return answer if answer.status_code == 503 else None
+
+        frozen_at = time.monotonic()
+        refused = _wait_for(answered_503_at_once, 15, "a 503 while the database is frozen")
+        print(f"503 at once {time.monotonic() - frozen_at:.1f} s after the freeze")
+        assert "database" in refused.json()["error"] and "retry-after" in refused.headers
+        submit = httpx.post(server.base_url + f"/v2/{T2V}", json={"prompt": "x"},
+                            headers=server.headers(), timeout=2.0)  # fmt: skip
+        assert submit.status_code == 503, submit.text
+        started = time.monotonic()
+        ready = httpx.get(server.base_url + "/readyz", timeout=5.0)
+        assert ready.status_code == 503 and time.monotonic() - started < 3
+        assert httpx.get(server.base_url + "/healthz", timeout=2.0).status_code == 200
+    finally:
+        pg_cluster.thaw()
+    _wait_for(lambda: api.get("/readyz").status_code == 200, 30, "/readyz to turn green")
+    _wait_for(lambda: api.get(status_path).status_code == 200, 30, "status to answer again")
+    final = _wait_for(lambda: _final(api, job["status_url"]), 90, "the job to finish")
+    assert final["status"] == "COMPLETED", (final, server.log()[-3000:])
     api.close()
 
 

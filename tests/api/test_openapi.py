@@ -3,6 +3,7 @@ from the app (no server, no fuzzing; tests/api/test_schemathesis.py holds the se
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from reelforge import endpoints
 from reelforge.api.app import create_app
+from reelforge.errors import BadRequest
 from reelforge.settings import Settings
 
 FAILED_ANSWERS = {  # the operations that serve a FAILED request as 422 with its body
@@ -100,9 +102,42 @@ def test_each_model_has_its_paths_and_its_own_parameter_schema(document) -> None
 
 
 def _field(document: dict[str, Any], slug: str, name: str) -> dict[str, Any]:
-    field = document["components"]["schemas"][slug]["properties"][name]
-    # an optional field is "anyOf: [<its schema>, null]", with its default beside
-    return {**field, **field.get("anyOf", [{}])[0]}
+    schema = document["components"]["schemas"][slug]
+    field = schema["properties"][name]
+    # an optional field is "anyOf: [<its schema>, null]", with its default beside: a null
+    # is "not given" (issue 21: the schemas said otherwise, and the submits took it)
+    if name not in schema.get("required", ()):
+        assert field["anyOf"][-1] == {"type": "null"}, field
+    inner = field.get("anyOf", [{}])[0]
+    return {key: value for key, value in {**field, **inner}.items() if key != "anyOf"}
+
+
+def test_only_the_prompt_is_required_and_null_is_the_default_elsewhere(document) -> None:
+    schemas = document["components"]["schemas"]
+    for slug in endpoints.SLUGS:
+        schema = schemas[slug]
+        assert schema["required"] == ["prompt"], slug
+        for name, field in schema["properties"].items():
+            if name != "prompt":
+                assert {"type": "null"} in field["anyOf"], (slug, name)
+
+
+def test_a_switch_takes_what_the_schema_says_it_takes(document) -> None:
+    switch = document["components"]["schemas"]["pixverse-5-video"]["properties"][
+        "sound_effect_switch"
+    ]
+    kinds = [option.get("type") for option in switch["anyOf"]]
+    assert kinds == ["boolean", "integer", "string", "null"]
+    pattern = re.compile(switch["anyOf"][2]["pattern"])
+    endpoint = endpoints.get("pixverse-5-video")
+    assert endpoint is not None
+    for sent in (True, 0, 1, "true", " False ", "0", None):
+        endpoint.validate({"prompt": "x", "sound_effect_switch": sent})  # taken
+        assert not isinstance(sent, str) or pattern.fullmatch(sent)
+    for sent in ("yes", 2, "tru"):
+        with pytest.raises(BadRequest, match="sound_effect_switch"):
+            endpoint.validate({"prompt": "x", "sound_effect_switch": sent})
+        assert not isinstance(sent, str) or not pattern.fullmatch(sent)
 
 
 def test_model_schemas_carry_their_enums_defaults_and_ranges(document) -> None:

@@ -24,6 +24,12 @@ def validate(slug: str, **fields: Any) -> dict[str, Any]:
     return endpoint.validate({**MINIMAL[slug], **fields})
 
 
+PERCENT_ENCODE = (
+    'percent-encode spaces, non-ASCII letters and the characters <>"{}|\\^` '
+    "(and a % that starts no %XX escape)"
+)
+
+
 def rejects(slug: str, **fields: Any) -> str:
     with pytest.raises(BadRequest) as caught:
         validate(slug, **fields)
@@ -180,6 +186,11 @@ def test_sensible_coercions(field: str, value: Any, expected: Any) -> None:
             "image_url: must be an http(s) or data: URL (got 'ftp://h/a.png')",
         ),
         ("image_url", "https://", "image_url: malformed URL 'https://'"),
+        # what the schema's `format: uri` refuses (issue 21: the two must agree)
+        *(
+            ("image_url", url, f"image_url: malformed URL {url!r}: {PERCENT_ENCODE}")
+            for url in ("https://N#%", "https://h/a b.png", "https://h/é.png", "https://h/<b>.png")
+        ),
         (
             "image_url",
             "data:image/png",

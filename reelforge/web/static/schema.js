@@ -121,7 +121,13 @@ export function problems(schema, value) {
   }
   if ("const" in schema && value !== schema.const) found.push(`must be ${show(schema.const)}`);
   if (schema.enum && !schema.enum.includes(value)) {
-    found.push(`must be one of ${schema.enum.map(show).join(", ")}`);
+    // a null in a rule's enum is "not sent, so the default": no choice to offer a user
+    const choices = schema.enum.filter((choice) => choice !== null);
+    found.push(
+      choices.length === 1
+        ? `must be ${show(choices[0])}`
+        : `must be one of ${choices.map(show).join(", ")}`,
+    );
   }
   if (schema.not && problems(schema.not, value).length === 0) found.push(negate(schema.not));
   if (typeof value === "number") {
