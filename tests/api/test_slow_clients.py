@@ -37,11 +37,12 @@ def server(serve, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
         process.stop()
 
 
-def _trickle(sock: socket.socket, limit: float) -> float:
-    """Send half a request line, then one byte a second; seconds until the server closes
-    the connection (or `limit`, if it never does)."""
+def _trickle(sock: socket.socket, limit: float, first: bytes = b"GET /v2/requests/x/sta",
+             then: bytes = b"t") -> float:  # fmt: skip
+    """Send `first` (half a request line), then `then` once a second; seconds until the
+    server closes the connection (or `limit`, if it never does)."""
     started = time.monotonic()
-    sock.sendall(b"GET /v2/requests/x/sta")
+    sock.sendall(first)
     sock.settimeout(1.0)
     while time.monotonic() - started < limit:
         try:
@@ -52,7 +53,7 @@ def _trickle(sock: socket.socket, limit: float) -> float:
         except ConnectionResetError:
             break
         try:
-            sock.sendall(b"t")
+            sock.sendall(then)
         except OSError:  # reset by the server
             break
     return time.monotonic() - started
@@ -115,27 +116,6 @@ def test_uvicorn_options_carry_the_settings() -> None:
     assert (options["http"].header_timeout, options["http"].body_timeout) == (4, 9)
 
 
-def _trickle_body(sock: socket.socket, head: bytes, byte: bytes, limit: float) -> float:
-    """Send a whole request head, then its body a byte a second; seconds until the server
-    closes the connection (or `limit`)."""
-    sock.sendall(head)
-    started = time.monotonic()
-    sock.settimeout(1.0)
-    while time.monotonic() - started < limit:
-        try:
-            if sock.recv(4096) == b"":
-                break
-        except TimeoutError:
-            pass
-        except ConnectionResetError:
-            break
-        try:
-            sock.sendall(byte)
-        except OSError:
-            break
-    return time.monotonic() - started
-
-
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 def test_a_trickled_body_is_cut_off(server: ServerProcess, framing: str) -> None:
     """Issue 21: 200 connections sending a byte every 2 s stayed open for 70 s and more."""
@@ -146,7 +126,7 @@ def test_a_trickled_body_is_cut_off(server: ServerProcess, framing: str) -> None
             b"x-api-key: " + server.key.encode() + b"\r\n" + length + b"\r\n\r\n")  # fmt: skip
     byte = b" " if framing == "content-length" else b"1\r\n \r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        elapsed = _trickle_body(sock, head, byte, limit=BODY_TIMEOUT + 8)
+        elapsed = _trickle(sock, BODY_TIMEOUT + 8, first=head, then=byte)
     assert elapsed < BODY_TIMEOUT + 2, f"still connected after {elapsed:.1f} s"
 
 
