@@ -173,13 +173,30 @@ def accept_own_uploads(checker: UrlChecker, signer: UrlSigner) -> UrlChecker:
     def check(url: str, kind: MediaKind) -> None:
         key = own_upload_key(url, signer)  # ValueError when expired: a 400
         if key is None:
-            return checker(url, kind)
+            try:
+                return checker(url, kind)
+            except ValueError:
+                if not _looks_like_an_upload(url):
+                    raise
+                # a file URL of ours with its signature or path changed or cut short:
+                # its loopback address is not the news, the URL is
+                raise ValueError(
+                    "the file URL is invalid (not as this server signed it: changed or cut "
+                    "short) or has expired; upload the file again and use the URL it answers"
+                ) from None
         found = next(k for k, ext, _ in FORMATS.values() if key.endswith("." + ext))
         if found != kind:
             raise ValueError(f"the uploaded file is {_a(found)}, not {_a(kind)}")
         return None
 
     return check
+
+
+def _looks_like_an_upload(url: str) -> bool:
+    try:
+        return _MARKER in urlsplit(url.strip()).path
+    except ValueError:
+        return False
 
 
 def _a(kind: str) -> str:

@@ -177,3 +177,23 @@ def test_cli_upload_and_a_job_on_a_real_server(serve, tmp_path: Path) -> None:
         assert status["status"] == "COMPLETED", status
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("change", ["signature", "truncated", "key"])
+def test_a_tampered_upload_url_is_refused_as_an_invalid_file_url(client, change: str) -> None:
+    """Issue 22: a tampered or truncated upload URL of this server was refused with "URL
+    points to a loopback address 127.0.0.1", which sent the user looking at the network."""
+    (url,) = client.post("/v1/files", json={"data_urls": [_data_url(good_png())]},
+                         headers=KEY).json()["file_urls"]  # fmt: skip
+    url = url.replace("testserver", "127.0.0.1:8000")  # where a local server's URLs point
+    tampered = {
+        "signature": url[:-8] + "00000000",
+        "truncated": url.split("&")[0],
+        "key": url.replace(".png", "x.png"),
+    }[change]
+    answer = client.post("/v2/pixverse-v6", json={"prompt": "x", "image_url": tampered},
+                         headers=KEY)  # fmt: skip
+    assert answer.status_code == 400
+    message = answer.json()["error"]
+    assert message.startswith("image_url: the file URL is invalid"), message
+    assert "loopback" not in message and "upload the file again" in message
