@@ -102,7 +102,7 @@ class Manifests:
             "seed": task.seed,
             # the prompt the model was given: composed (style, sound, dialogue woven in),
             # and rewritten by the model's prompt enhancement when that ran
-            "prompt": enhanced if enhanced is not None else task.prompt,
+            "prompt": printable(enhanced) if enhanced is not None else task.prompt,
             "prompt_enhanced": enhanced is not None,
             "composed_prompt": task.prompt,
             "negative_prompt": task.negative_prompt,
@@ -200,6 +200,14 @@ class _PromptRecorder:
         prompt = getattr(self._local, "prompt", None)
         self._local.prompt = None
         return prompt
+
+
+def printable(text: str) -> str:
+    """`text` with only printable characters (and line breaks and tabs): a model's own
+    words (a rewritten prompt) may hold NULs, control characters and U+FFFD from bytes it
+    could not decode, and the manifest goes into answers (the OpenAI `metadata`), the
+    database and logs. A manifest holds printable text only."""
+    return "".join(ch for ch in text if (ch.isprintable() or ch in "\n\t") and ch != "\ufffd")
 
 
 def _engine_kind(engine: Engine) -> str:

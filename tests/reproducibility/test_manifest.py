@@ -12,7 +12,7 @@ from reelforge.engines.identity import Identity, of_checkpoint, of_directory
 from reelforge.engines.ltx2 import LTX2Engine
 from reelforge.settings import Settings
 from reelforge.task import GenerationTask
-from reelforge.worker.manifests import VERSIONED, Manifests
+from reelforge.worker.manifests import VERSIONED, Manifests, printable
 from tests.support.fake_engine import IDENTITY
 
 V6 = "pixverse-v6"
@@ -129,3 +129,14 @@ def test_the_ltx2_engine_s_manifest_names_its_plan(tiny_checkpoint: Path, tmp_pa
     assert rewritten["prompt_enhanced"] is True
     assert rewritten["composed_prompt"] == "a red fox"
     assert isinstance(rewritten["prompt"], str)
+    # printable text only (issue 22: the tiny checkpoint's rewrite carried NULs and U+FFFD
+    # into the OpenAI metadata)
+    assert all(ch.isprintable() or ch in "\n\t" for ch in rewritten["prompt"])
+    assert "\ufffd" not in rewritten["prompt"]
+
+
+def test_a_manifest_holds_printable_text_only() -> None:
+    assert printable("a fox\x00 in\ufffd the\x1b[31m snow\n\tnext line") == (
+        "a fox in the[31m snow\n\tnext line"
+    )
+    assert printable("ünïcödé 狐") == "ünïcödé 狐"
