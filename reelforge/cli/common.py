@@ -3,6 +3,8 @@ that name a server, a key or a data directory, and the database they open."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +20,20 @@ from reelforge.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+
+def output(*, stderr: bool = False) -> Console:
+    """A console for the commands' output. On a terminal, Rich fits it to the terminal's
+    width; anywhere else (a pipe, a log file, a CI job) it would wrap every line at 80
+    columns, the status table included, so there lines are as long as they are (COLUMNS,
+    when set, still wins)."""
+    stream = sys.stderr if stderr else sys.stdout
+    unwrapped = not stream.isatty() and not os.environ.get("COLUMNS")
+    return Console(stderr=stderr, width=UNWRAPPED_WIDTH if unwrapped else None, soft_wrap=unwrapped)
+
+
+UNWRAPPED_WIDTH = 100_000  # "no limit" to Rich: it needs a number
 # Notes and progress go to stderr: stdout carries only results (a key, file URLs, tables).
-console = Console(stderr=True)
+console = output(stderr=True)
 
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="embedded data directory (REELFORGE_DATA_DIR)")

@@ -7,9 +7,16 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from reelforge.cli.common import DataDirOpt, KeyOpt, UrlOpt, api_key, load_settings, server_url
+from reelforge.cli.common import (
+    DataDirOpt,
+    KeyOpt,
+    UrlOpt,
+    api_key,
+    load_settings,
+    output,
+    server_url,
+)
 from reelforge.cli.failures import json_answer, server_errors
 from reelforge.cli.run import _parse_param
 
@@ -39,7 +46,7 @@ def estimate(
             timeout=30.0,
         )
         answer = json_answer(response)
-    out = Console()
+    out = output()
     if as_json:
         out.print_json(json.dumps(answer))
         return

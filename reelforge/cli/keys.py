@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from reelforge.cli.common import DataDirOpt, console, load_settings, open_database
+from reelforge.cli.common import DataDirOpt, console, load_settings, open_database, output
 from reelforge.cli.failures import fail
 from reelforge.errors import ApiError
 
@@ -88,7 +87,7 @@ def list_keys(data_dir: DataDirOpt = None) -> None:
             time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created_at)),
             "revoked" if info.revoked_at else "active",
         )  # fmt: skip
-    Console().print(table)
+    output().print(table)
 
 
 @keys_app.command("revoke")
@@ -122,7 +121,7 @@ def show(data_dir: DataDirOpt = None) -> None:
             table.add_row(
                 balance.account, f"{row['balance']:g}", f"{row['held']:g}", f"{row['available']:g}"
             )
-    Console().print(table)
+    output().print(table)
 
 
 @credits_app.command("grant")

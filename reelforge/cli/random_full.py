@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from rich.console import Console
 from rich.table import Table
 
+from reelforge.cli.common import output
 from reelforge.cli.failures import fail
 
 DTYPES = ("bfloat16", "float16", "float32")
@@ -62,7 +62,7 @@ def build_and_report(device: str, dtype_name: str) -> None:
         if cuda:
             row.append(f"{torch.cuda.memory_allocated(device) / 2**30:.1f}")
         table.add_row(*row)
-    out = Console()
+    out = output()
     out.print(table)
     out.print(
         f"all components: {total / 1e9:.2f}B parameters, {total * dtype.itemsize / 1e9:.1f} GB "

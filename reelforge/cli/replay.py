@@ -11,7 +11,6 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from reelforge.cli.common import (
     DataDirOpt,
@@ -20,6 +19,7 @@ from reelforge.cli.common import (
     api_key,
     console,
     load_settings,
+    output,
     server_url,
 )
 from reelforge.cli.failures import fail, json_answer, server_errors
@@ -49,7 +49,7 @@ def replay(
         console.print(f"replaying {request_id} as {submitted['request_id']}", highlight=False)
         result = _wait(client, submitted, timeout)
     if as_json:
-        Console().print_json(json.dumps(result))
+        output().print_json(json.dumps(result))
     check = result.get("replay") or {}
     if result.get("status") != "COMPLETED":
         fail(f"the replay {result.get('request_id')} failed: {result.get('error')}")
@@ -58,9 +58,9 @@ def replay(
         console.print(f"not comparable: {why}", highlight=False)
         raise typer.Exit(2)
     if check.get("matched"):
-        Console().print(f"matched: {check['sha256']}", highlight=False)
+        output().print(f"matched: {check['sha256']}", highlight=False)
         return
-    Console().print(
+    output().print(
         f"differs: {check.get('sha256')} (original {check.get('original_sha256')})",
         highlight=False,
     )

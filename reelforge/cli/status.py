@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
-from reelforge.cli.common import DataDirOpt, load_settings, open_database
+from reelforge.cli.common import DataDirOpt, load_settings, open_database, output
 
 app = typer.Typer()
 
@@ -39,7 +38,7 @@ def status(data_dir: DataDirOpt = None) -> None:
             ", ".join(worker["slugs"]),
             worker["current_job"] or "-", str(worker["jobs_done"]),
         )  # fmt: skip
-    out = Console()
+    out = output()
     out.print(queues)
     out.print(workers)
     for slug in report["unserved"]:

@@ -1,0 +1,34 @@
+"""What the commands print into a pipe or a log is never wrapped (issue 22: Rich wrapped
+it at 80 columns when not on a terminal, and `reelforge status`' Workers table and the
+keys table became unreadable in a log)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.server import REPO
+
+
+def reelforge(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m reelforge ARGS` with its output in a pipe, COLUMNS unset."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS" and not k.startswith("REELFORGE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "reelforge", *args],
+        capture_output=True, text=True, timeout=60, env={**env, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+
+
+def test_a_table_in_a_pipe_keeps_each_row_on_one_line(tmp_path: Path) -> None:
+    name = "a-team-with-a-name-long-enough-to-cross-eighty-columns-on-its-own-" + "x" * 40
+    created = reelforge(
+        "keys", "create", "--name", name, "--account", "team-a", "--data-dir", str(tmp_path)
+    )
+    assert created.returncode == 0, created.stderr
+    listed = reelforge("keys", "list", "--data-dir", str(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if name in line]
+    assert len(rows) == 1, listed.stdout  # the whole name, on the row of its key
+    assert "active" in rows[0] and len(rows[0]) > 120
