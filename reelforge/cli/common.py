@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from reelforge.cli import address
 from reelforge.cli.failures import database_errors, fail
 from reelforge.settings import Settings
 
@@ -90,14 +91,16 @@ def load_settings(
 
 
 def server_url(url: str | None, settings: Settings) -> str:
-    """`--url` / REELFORGE_URL, else the address `reelforge serve` listens on with these
-    settings, so that REELFORGE_HOST / REELFORGE_PORT serve both sides."""
+    """`--url` / REELFORGE_URL; else REELFORGE_HOST / REELFORGE_PORT when set; else where
+    the `reelforge serve` of this data directory recorded that it listens (cli/address.py);
+    else where `reelforge serve` listens by default."""
     if url:
         return url.rstrip("/")
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
+    if not {"host", "port"} & settings.model_fields_set:
+        found = address.recorded(settings)
+        if found:
+            return found
+    return address.local_url(settings)
 
 
 def api_key(key: str | None, settings: Settings) -> str:

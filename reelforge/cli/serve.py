@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from reelforge import metrics
+from reelforge.cli import address
 from reelforge.cli.common import DataDirOpt, console, open_database
 from reelforge.cli.common import load_settings as _settings
 from reelforge.cli.failures import database_errors, fail
@@ -91,6 +92,7 @@ def serve(
             console.print(f"(saved to {accounts.admin_key_path(settings)}; keep it secret)")
         base = settings.public_url or f"http://{settings.host}:{settings.port}"
         console.print(f"Reelforge on {base}  (SDK: SegmindClient(base_url='{base}/v1'))")
+        address.record(settings)  # for `reelforge run`, `upload`, ... of this data dir
         options = uvicorn_options(settings)  # uvloop, httptools, timeouts: api/server.py
         if api_workers == 1:
             servers.append(uvicorn.Server(uvicorn.Config(create_app(settings), **options)))
@@ -112,6 +114,7 @@ def serve(
             stopping.set()
             signal.signal(signal.SIGTERM, _on_signal)
             signal.signal(signal.SIGINT, _on_signal)
+        address.forget(settings)
     # leaving the block stopped the worker: its job is back in the queue
 
 
