@@ -54,3 +54,14 @@ def test_the_cli_finds_the_server_of_its_data_dir_on_any_port(serve, tmp_path: P
     finally:
         server.stop()
     assert not (data / "server.json").exists()  # a stopped server leaves no address behind
+
+
+def test_the_cli_runs_from_the_checkout_without_activating_the_venv() -> None:
+    """Issue 22: after `scripts/serve`, `reelforge --help` was "command not found" and the
+    README never said how to reach the CLI: `scripts/reelforge` is it."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = "/usr/bin:/bin"  # no .venv/bin on it
+    done = subprocess.run([str(REPO / "scripts" / "reelforge"), "--help"], capture_output=True,
+                          text=True, timeout=120, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Usage: reelforge" in done.stdout and "serve" in done.stdout
