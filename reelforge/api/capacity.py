@@ -33,6 +33,9 @@ FULL = "storage is full: there is no room to store this request; retry once spac
 SQLITE_FULL = 13
 SQLITE_BUSY_CODES = {5, 6}  # BUSY, LOCKED: another connection holds the database
 SQLITE_UNREACHABLE_CODES = {10, 14}  # IOERR, CANTOPEN: the file cannot be read or opened
+# the server ended the session under a transaction (idle in it, or in it, too long: a
+# frozen server's timers fire when it runs again); raised as InternalError, not Operational
+SESSION_CUT = ("25P03", "25P04")
 
 
 class DiskRoom:
@@ -190,7 +193,7 @@ def _database_down(error: BaseException) -> str | None:
         return "the database is busy"
     if not isinstance(error, db_errors.DBAPIError):
         return None
-    if error.connection_invalidated:
+    if error.connection_invalidated or _sqlstate(error.orig) in SESSION_CUT:
         return "the database is unreachable"
     if not isinstance(error, db_errors.OperationalError | db_errors.InterfaceError):
         return None

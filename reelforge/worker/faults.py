@@ -12,7 +12,7 @@ import errno
 import os
 from dataclasses import dataclass
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # errnos that say "this machine's disks", never "this request"
 DISK_ERRNOS = frozenset(
@@ -42,13 +42,28 @@ def fault_of(exc: BaseException) -> Fault | None:
             inner = cause.__cause__ or cause
             detail = _os_error(inner) if isinstance(inner, OSError) else one_line(inner)
             return Fault("a storage error", f"{cause}: {detail}")
-        if isinstance(cause, OperationalError | InterfaceError):
-            return Fault("a database error", one_line(cause.orig or cause))
+        if isinstance(cause, OperationalError | InterfaceError) or session_cut(cause):
+            return Fault("a database error", one_line(getattr(cause, "orig", None) or cause))
         if isinstance(cause, OSError) and cause.errno in DISK_ERRNOS:
             full = cause.errno in (errno.ENOSPC, errno.EDQUOT)
             return Fault("a full disk" if full else "a disk error", _os_error(cause))
         cause = cause.__cause__ or cause.__context__
     return None
+
+
+# SQLSTATEs of a session the server ended under a transaction (PostgreSQL raises them as
+# an InternalError, not an OperationalError): idle in a transaction past
+# idle_in_transaction_session_timeout (a worker or a server frozen a while), a transaction
+# past transaction_timeout (PostgreSQL 17)
+SESSION_CUT = ("25P03", "25P04")
+
+
+def session_cut(error: BaseException) -> bool:
+    """Whether `error` is the database ending this connection's session: a fault of the
+    connection, which a new one does not have, never of the job."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return error.connection_invalidated or getattr(error.orig, "sqlstate", None) in SESSION_CUT
 
 
 def retry_delay(retries: int, first: float) -> float:

@@ -32,7 +32,7 @@ import psutil
 import pytest
 import sqlalchemy
 import uvicorn
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
 
 from reelforge.api import capacity
 from reelforge.api.app import create_app
@@ -356,6 +356,7 @@ class _DriverError(Exception):
     ("error", "status", "words"),
     [
         (OperationalError("q", {}, _DriverError()), 503, "unreachable"),  # no server at all
+        (InternalError("q", {}, _DriverError("25P03")), 503, "unreachable"),  # session cut
         (OperationalError("q", {}, _DriverError("57P01")), 503, "unreachable"),  # shut down
         (OperationalError("q", {}, _DriverError("40P01")), 503, "busy"),  # deadlock
         (OperationalError("q", {}, _DriverError(sqlite_errorcode=5)), 503, "busy"),

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError
 
 from reelforge import views
 from reelforge.jobs import Job, NewJob, Status, fleet
@@ -103,6 +103,12 @@ def test_the_back_off_schedule():
     assert backoff.next() == 1
 
 
+class _Sqlstate(Exception):
+    def __init__(self, sqlstate: str):
+        super().__init__("terminated")
+        self.sqlstate = sqlstate
+
+
 def test_what_counts_as_a_fault_of_the_machine():
     full = OSError(errno.ENOSPC, "No space left on device", "/srv/files/outputs/x.partial")
     assert faults.fault_of(full) == faults.Fault(
@@ -117,6 +123,11 @@ def test_what_counts_as_a_fault_of_the_machine():
             raise RuntimeError("encoder failed") from exc
     except RuntimeError as wrapped:
         assert faults.fault_of(wrapped).what == "a full disk"
+    # PostgreSQL ending a session idle in its transaction (a server frozen past the
+    # timeout, issue 21): the connection's fault, not the job's
+    cut = InternalError("UPDATE jobs", {}, _Sqlstate("25P03"))
+    assert faults.fault_of(cut) == faults.Fault("a database error", "_Sqlstate: terminated")
+    assert faults.fault_of(InternalError("q", {}, _Sqlstate("XX000"))) is None  # a real bug
     # the request's problems, and bugs, are not faults of the machine
     assert faults.fault_of(FileNotFoundError(errno.ENOENT, "no such file")) is None
     assert faults.fault_of(ValueError("bad frame size")) is None
