@@ -21,7 +21,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy import exc as db_errors
 
 from reelforge.errors import ApiError, InsufficientStorage, ServiceUnavailable
-from reelforge.jobs.db import connect
+from reelforge.jobs.db import SESSION_CUT, connect
 from reelforge.settings import Settings
 
 log = logging.getLogger("reelforge.api")
@@ -33,9 +33,6 @@ FULL = "storage is full: there is no room to store this request; retry once spac
 SQLITE_FULL = 13
 SQLITE_BUSY_CODES = {5, 6}  # BUSY, LOCKED: another connection holds the database
 SQLITE_UNREACHABLE_CODES = {10, 14}  # IOERR, CANTOPEN: the file cannot be read or opened
-# the server ended the session under a transaction (idle in it, or in it, too long: a
-# frozen server's timers fire when it runs again); raised as InternalError, not Operational
-SESSION_CUT = ("25P03", "25P04")
 
 
 class DiskRoom:

@@ -14,6 +14,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 # any constant: the key of the advisory lock that serialises migrations on PostgreSQL
 MIGRATION_LOCK_KEY = 0x5265656C  # "Reel"
+# SQLSTATEs of a session PostgreSQL ended under a transaction (raised as an InternalError,
+# not an OperationalError): idle in it past idle_in_transaction_session_timeout (a worker or
+# a server frozen a while: its timers fire when it runs again), in it past
+# transaction_timeout (PostgreSQL 17). The connection's fault, never the work's.
+SESSION_CUT = ("25P03", "25P04")
 CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL, unless the URL sets connect_timeout itself
 
 

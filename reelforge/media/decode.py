@@ -20,11 +20,17 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from reelforge.errors import InputError, InputTooLarge
+from reelforge.media.audio_decode import AudioCollector
 from reelforge.task import Clip
 
 IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}  # detect_media -> Pillow
 VIDEO_DEMUXERS = {"mp4": "mov", "mov": "mov", "webm": "matroska", "matroska": "matroska"}
 MAX_FPS = 240
+# a video input's limits unless the caller gives its own (the worker: its settings)
+MAX_PIXELS_PER_FRAME = 3840 * 2160
+MAX_FRAMES = 3600
+MAX_SECONDS = 60.0
+MAX_DECODED_BYTES = 1_000_000_000  # all frames, at the size the job needs
 
 _QUICKTIME_ATOMS = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 
@@ -148,10 +154,10 @@ def load_video(
     path: Path,
     *,
     size_for: SizeFor | None = None,
-    max_pixels_per_frame: int = 3840 * 2160,
-    max_frames: int = 3600,
-    max_seconds: float = 60.0,
-    max_decoded_bytes: int = 1_000_000_000,
+    max_pixels_per_frame: int = MAX_PIXELS_PER_FRAME,
+    max_frames: int = MAX_FRAMES,
+    max_seconds: float = MAX_SECONDS,
+    max_decoded_bytes: int = MAX_DECODED_BYTES,
 ) -> Clip:
     """Decode an MP4/MOV or WebM/Matroska file into a Clip.
 
@@ -194,7 +200,7 @@ def load_video(
 
 
 def check_video_header(
-    path: Path, *, size_for: SizeFor, max_decoded_bytes: int = 1_000_000_000
+    path: Path, *, size_for: SizeFor, max_decoded_bytes: int = MAX_DECODED_BYTES
 ) -> None:
     """Refuse (InputError, as `load_video` would) a video whose header alone shows it too
     large, too long, or too big to decode at the size the job needs; no picture is
@@ -205,7 +211,7 @@ def check_video_header(
     kind = detect_media(path)
     if kind not in VIDEO_DEMUXERS:
         raise InputError(f"unsupported video format ({_name(kind)}); use MP4, MOV or WebM")
-    limits = _Limits(3840 * 2160, 3600, 60.0, max_decoded_bytes)
+    limits = _Limits(MAX_PIXELS_PER_FRAME, MAX_FRAMES, MAX_SECONDS, max_decoded_bytes)
     try:
         with (
             Path(path).open("rb") as f,
@@ -254,7 +260,7 @@ def _decode(container, limits: _Limits, size_for: SizeFor | None) -> Clip:
     count = _check_header(container, video, rate, limits)
     audio = container.streams.audio[0] if container.streams.audio else None
     frames: _Frames | None = None
-    sound = _AudioCollector(audio, limits.seconds) if audio is not None else None
+    sound = AudioCollector(audio, limits.seconds) if audio is not None else None
     first_time: float | None = None
     rotation = 0  # degrees counter-clockwise, from the display matrix (phone videos)
     for packet in container.demux(*(s for s in (video, audio) if s is not None)):
@@ -372,41 +378,3 @@ def _check_header(container, video, rate, limits: _Limits) -> int:
     if count > limits.frames:
         raise InputTooLarge(f"video is too long: {count} frames is over {limits.frames}")
     return int(count)
-
-
-class _AudioCollector:
-    """Gathers one audio stream as float32 stereo at its native sample rate."""
-
-    def __init__(self, stream, max_seconds: float):
-        self.rate = stream.codec_context.sample_rate or stream.rate
-        self._resampler = av.AudioResampler(format="fltp", layout="stereo", rate=self.rate)
-        self._chunks: list[np.ndarray] = []
-        self._start: float | None = None
-        # audio past the longest allowed video is dropped unheard: a short clip with an
-        # hour of sound must not fill memory
-        self._room = int((max_seconds + 1) * self.rate)
-
-    def add(self, frame) -> None:
-        if self._start is None and frame.time is not None:
-            self._start = frame.time
-        if self._room <= 0:
-            return
-        for out in self._resampler.resample(frame):
-            self._chunks.append(out.to_ndarray())
-            self._room -= out.samples
-
-    def result(self, video_start: float, duration: float) -> tuple[np.ndarray, int]:
-        """Samples from the first video frame's time, padded/trimmed to `duration`."""
-        for out in self._resampler.resample(None):
-            self._chunks.append(out.to_ndarray())
-        audio = np.concatenate(self._chunks, axis=1) if self._chunks else np.zeros((2, 0))
-        offset = round(((self._start or 0.0) - video_start) * self.rate)
-        if offset > 0:  # audio starts after the picture: silence until it does
-            audio = np.concatenate([np.zeros((2, offset), audio.dtype), audio], axis=1)
-        elif offset < 0:
-            audio = audio[:, -offset:]
-        n = round(duration * self.rate)
-        fitted = np.zeros((2, n), dtype=np.float32)
-        keep = min(n, audio.shape[1])
-        fitted[:, :keep] = audio[:, :keep]
-        return fitted, int(self.rate)

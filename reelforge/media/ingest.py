@@ -267,7 +267,7 @@ def _decode_b64(text: bytes, out: Any, written: int, max_bytes: int) -> int:
 def _decode_data_payload(payload: str, is_b64: bool, max_bytes: int) -> bytes:
     raw = unquote_to_bytes(payload)
     if is_b64:
-        raw = re.sub(rb"\s+", b"", raw).translate(bytes.maketrans(b"-_", b"+/"))
+        raw = re.sub(rb"\s+", b"", raw).translate(_URLSAFE)
         try:
             raw = base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
         except binascii.Error:

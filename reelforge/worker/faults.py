@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from reelforge.jobs.db import SESSION_CUT
+
 # errnos that say "this machine's disks", never "this request"
 DISK_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE}
@@ -49,13 +51,6 @@ def fault_of(exc: BaseException) -> Fault | None:
             return Fault("a full disk" if full else "a disk error", _os_error(cause))
         cause = cause.__cause__ or cause.__context__
     return None
-
-
-# SQLSTATEs of a session the server ended under a transaction (PostgreSQL raises them as
-# an InternalError, not an OperationalError): idle in a transaction past
-# idle_in_transaction_session_timeout (a worker or a server frozen a while), a transaction
-# past transaction_timeout (PostgreSQL 17)
-SESSION_CUT = ("25P03", "25P04")
 
 
 def session_cut(error: BaseException) -> bool:
